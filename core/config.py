@@ -1,0 +1,191 @@
+"""The run configuration: every setting of the guide, with its range, default and help text.
+
+`FIELDS` is the single source of truth for ranges; the Train page renders its widgets from it
+and `validate_config` enforces it, so the UI can never show a range that training ignores.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any, Mapping
+
+from core.errors import ConfigInvalid, FieldError
+
+LANGUAGES = ("en", "es", "fr", "de", "it", "pt", "pl", "tr", "ru", "nl", "cs", "ar", "zh-cn", "hu", "ko", "ja", "hi")
+SAMPLE_RATE_HZ = 22050
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    name: str
+    kind: type
+    default: Any
+    minimum: float | None = None
+    maximum: float | None = None
+    help: str = ""
+    choices: tuple[str, ...] = ()
+
+
+FIELDS: tuple[FieldSpec, ...] = (
+    FieldSpec("save_step", int, 1000, 100, 5000, "Save a checkpoint every N training steps."),
+    FieldSpec("save_n_checkpoints", int, 1, 1, 10, "How many recent checkpoints the trainer keeps."),
+    FieldSpec("save_checkpoints", bool, True, help="Turn periodic checkpoints on or off (the best model is always saved)."),
+    FieldSpec("print_step", int, 50, 1, 100000, "Print training progress to the log every N steps."),
+    FieldSpec("plot_step", int, 100, 1, 100000, "Write loss points to TensorBoard every N steps."),
+    FieldSpec("log_model_step", int, 100, 1, 100000, "Log model artefacts to the dashboard logger every N steps."),
+    FieldSpec("epochs", int, 10, 1, 1000, "Passes over the training set."),
+    FieldSpec("batch_size", int, 2, 1, 256, "Clips per training step."),
+    FieldSpec("grad_accum_steps", int, 1, 1, 1024, "Batches accumulated before each optimizer step."),
+    FieldSpec("learning_rate", float, 5e-6, 1e-8, 1e-2, "AdamW learning rate."),
+    FieldSpec("max_audio_length_s", float, 11.0, 1.0, 60.0, "Longer training clips are skipped."),
+    FieldSpec("language", str, "en", help="Language of the dataset.", choices=LANGUAGES),
+    FieldSpec("train_csv", str, "", help="Coqui-format metadata CSV (audio_file|text|speaker_name)."),
+    FieldSpec("eval_csv", str, "", help="Coqui-format metadata CSV for evaluation."),
+    FieldSpec("output_path", str, "", help="Folder for run/training/ and ready/."),
+    FieldSpec("base_model_dir", str, "", help="Folder with the XTTS v2 base files."),
+    FieldSpec("custom_model_path", str, "", help="Optional fine-tuned .pth to start from instead of the base model.pth."),
+    FieldSpec("vocab_path", str, "", help="Optional extended vocab.json (overrides the base vocab.json)."),
+    FieldSpec("save_best_after", int, 0, 0, 10_000_000, "Only save best models after this many steps."),
+    FieldSpec("num_loader_workers", int, 0, 0, 64, "Data-loader worker processes (0 = load in the trainer)."),
+    FieldSpec("seed", int, 1, 0, 2**31 - 1, "Random seed."),
+    FieldSpec("mixed_precision", bool, False, help="fp16 autocast; only on a GPU."),
+    FieldSpec("run_name", str, "GPT_XTTS_FT", help="Prefix of the trainer's run folder."),
+)
+FIELD_BY_NAME = {f.name: f for f in FIELDS}
+PATH_FIELDS = ("train_csv", "eval_csv", "output_path", "base_model_dir", "custom_model_path", "vocab_path")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    save_step: int = 1000
+    save_n_checkpoints: int = 1
+    save_checkpoints: bool = True
+    print_step: int = 50
+    plot_step: int = 100
+    log_model_step: int = 100
+    epochs: int = 10
+    batch_size: int = 2
+    grad_accum_steps: int = 1
+    learning_rate: float = 5e-6
+    max_audio_length_s: float = 11.0
+    language: str = "en"
+    train_csv: str = ""
+    eval_csv: str = ""
+    output_path: str = ""
+    base_model_dir: str = ""
+    custom_model_path: str = ""
+    vocab_path: str = ""
+    save_best_after: int = 0
+    num_loader_workers: int = 0
+    seed: int = 1
+    mixed_precision: bool = False
+    run_name: str = "GPT_XTTS_FT"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def with_changes(self, **changes: Any) -> "RunConfig":
+        return replace(self, **changes)
+
+
+assert [f.name for f in fields(RunConfig)] == [f.name for f in FIELDS], "FIELDS and RunConfig must list the same settings"
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    save_step: int
+    save_n_checkpoints: int
+    description: str
+
+
+# The guide's four example configurations. Their disk figures come from the planner, not the guide.
+PRESETS: tuple[Preset, ...] = (
+    Preset("Fast experimentation", 1000, 1, "Limited resources: one rolling checkpoint."),
+    Preset("Balanced", 500, 3, "Recommended: frequent saves, three kept."),
+    Preset("Production", 500, 10, "Maximum safety: compare many versions."),
+    Preset("Very long training", 2000, 5, "Long runs: sparse saves, five kept."),
+)
+PRESET_BY_NAME = {p.name: p for p in PRESETS}
+
+
+def apply_preset(config: RunConfig, preset_name: str) -> RunConfig:
+    """Return `config` with the save settings of the named preset."""
+    if preset_name not in PRESET_BY_NAME:
+        raise ConfigInvalid([FieldError("preset", f"unknown preset {preset_name!r}; choose one of {', '.join(PRESET_BY_NAME)}")])
+    preset = PRESET_BY_NAME[preset_name]
+    return replace(config, save_step=preset.save_step, save_n_checkpoints=preset.save_n_checkpoints)
+
+
+def _coerce(spec: FieldSpec, value: Any) -> tuple[Any, str | None]:
+    """Convert one raw value to the field's type, or say what is wrong with it."""
+    if spec.kind is bool:
+        if isinstance(value, bool):
+            return value, None
+        if isinstance(value, str) and value.strip().lower() in ("true", "false", "1", "0", "on", "off", "yes", "no"):
+            return value.strip().lower() in ("true", "1", "on", "yes"), None
+        if isinstance(value, int) and value in (0, 1):
+            return bool(value), None
+        return None, "must be on or off (true/false)"
+    if spec.kind is str:
+        if not isinstance(value, str):
+            return None, "must be text"
+        if "\x00" in value:
+            return None, "must not contain NUL characters"
+        return value.strip(), None
+    # Numbers: accept ints, floats and numeric strings, but never bools (True would read as 1).
+    if isinstance(value, bool) or value is None:
+        return None, f"must be a number{_range_text(spec)}"
+    try:
+        number = float(value) if not isinstance(value, int) else value
+    except (TypeError, ValueError, OverflowError):
+        return None, f"must be a number{_range_text(spec)}, not {str(value)[:40]!r}"
+    if isinstance(number, float) and not math.isfinite(number):
+        return None, f"must be a finite number{_range_text(spec)}"
+    if spec.kind is int:
+        if isinstance(number, float):
+            if not number.is_integer():
+                return None, f"must be a whole number{_range_text(spec)}"
+            number = int(number)
+        return int(number), None
+    return float(number), None
+
+
+def _range_text(spec: FieldSpec) -> str:
+    if spec.minimum is None:
+        return ""
+    fmt = (lambda v: f"{v:g}") if spec.kind is float else (lambda v: f"{int(v)}")
+    return f" from {fmt(spec.minimum)} to {fmt(spec.maximum)}"
+
+
+def validate_config(raw: Mapping[str, Any]) -> RunConfig:
+    """Check every setting's type and range; raise ConfigInvalid naming each bad field.
+
+    Unknown keys are refused too, so a typo never silently falls back to a default.
+    Paths are only checked for form here; `core.preflight` checks the files themselves.
+    """
+    errors: list[FieldError] = []
+    for key in raw:
+        if key not in FIELD_BY_NAME:
+            errors.append(FieldError(str(key), "is not a known setting"))
+    values: dict[str, Any] = {}
+    for spec in FIELDS:
+        if spec.name not in raw:
+            values[spec.name] = spec.default
+            continue
+        value, problem = _coerce(spec, raw[spec.name])
+        if problem is None and spec.minimum is not None and not (spec.minimum <= value <= spec.maximum):
+            problem = f"is {value:g}; allowed{_range_text(spec)}"
+        if problem is None and spec.choices and value not in spec.choices:
+            problem = f"is {value!r}; choose one of {', '.join(spec.choices)}"
+        if problem:
+            errors.append(FieldError(spec.name, problem))
+        else:
+            values[spec.name] = value
+    if not errors and not values["run_name"]:
+        errors.append(FieldError("run_name", "must not be empty"))
+    if not errors and (any(ch in values["run_name"] for ch in "/\\") or ".." in values["run_name"]):
+        errors.append(FieldError("run_name", "must not contain '/', '\\' or '..'"))
+    if errors:
+        raise ConfigInvalid(errors)
+    return RunConfig(**values)

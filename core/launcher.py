@@ -1,0 +1,118 @@
+"""Start, continue and stop training runs as detached subprocesses that outlive the dashboard."""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.atomic_io import write_json_atomic
+from core.config import RunConfig
+from core.errors import LaunchRefused
+from core.output_lock import OutputBusy, try_lock_output
+from core.preflight import PreflightResult, preflight
+from core.process_identity import identify, is_alive
+from core.run_records import (RunRecord, load_record, log_path, new_run_id, run_dir, save_record,
+                              stop_path)
+from core.run_state import RunPhase, read_run_state
+from core.workspace import Workspace
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+# A full XTTS v2 checkpoint (5.45 GB) takes ~20 s to write at 320 MB/s; leave room for slow disks.
+DEFAULT_STOP_GRACE_S = 180.0
+
+
+@dataclass(frozen=True)
+class StopOutcome:
+    run_id: str
+    signalled: bool
+    message: str
+
+
+def start_run(ws: Workspace, config: RunConfig, *, mode: str = "new", resume_from: str = "",
+              checked: PreflightResult | None = None) -> RunRecord:
+    """Validate everything, take the output path's lock and launch the training process.
+
+    Raises ConfigInvalid (nothing written) or LaunchRefused (another run holds the output path).
+    """
+    checked = checked or preflight(config, mode=mode, resume_from=resume_from)
+    run_id = new_run_id()
+    output = Path(checked.config.output_path)
+    try:
+        lock = try_lock_output(output, run_id)
+    except OutputBusy as busy:
+        raise LaunchRefused(str(busy)) from None
+    folder = run_dir(ws, run_id)
+    try:
+        folder.mkdir(parents=True)
+        write_json_atomic(folder / "launch.json", checked.to_launch_dict(run_id, mode, resume_from))
+        command = [ws.python_executable, "-m", "core.train_process", str(folder)]
+        env = ws.subprocess_env()
+        env["XTTS_DASHBOARD_LOCK_FD"] = str(lock.fd)
+        with open(log_path(ws, run_id), "ab") as log:
+            proc = subprocess.Popen(
+                command, cwd=PROJECT_DIR, env=env, stdin=subprocess.DEVNULL, stdout=log,
+                stderr=subprocess.STDOUT, start_new_session=True, pass_fds=(lock.fd,))
+        identity = identify(proc.pid)
+        record = RunRecord(
+            run_id=run_id, output_path=str(output), config=checked.config.to_dict(), command=command,
+            pid=proc.pid, process_start_time=identity.start_time if identity else time.time(),
+            started_at=time.time(), mode=mode, resume_from=resume_from,
+            trainer_run_name=checked.trainer_run_name(run_id), env_overrides=dict(ws.env_overrides))
+        save_record(ws, record)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    finally:
+        lock.release()
+    # Reap the child when it ends so it never lingers as a zombie under the dashboard.
+    threading.Thread(target=proc.wait, name=f"reap-{run_id}", daemon=True).start()
+    return record
+
+
+def request_stop(ws: Workspace, run_id: str, grace_s: float = DEFAULT_STOP_GRACE_S) -> StopOutcome:
+    """Ask a run to stop with SIGINT (the trainer saves a checkpoint); escalate after `grace_s`.
+
+    The escalation runs in a small detached process so it happens even if the dashboard goes away.
+    """
+    record = load_record(ws, run_id)
+    if record is None:
+        return StopOutcome(run_id, False, "no such run")
+    if not is_alive(record.identity):
+        # The pid may now belong to an unrelated process: never signal it.
+        return StopOutcome(run_id, False, "the run is not running")
+    write_json_atomic(stop_path(ws, run_id), {"requested_at": time.time(), "grace_s": grace_s,
+                                              "signal": "SIGINT", "escalated": False})
+    os.kill(record.pid, signal.SIGINT)
+    subprocess.Popen([ws.python_executable, "-m", "core.stopper", str(ws.root), run_id],
+                     cwd=PROJECT_DIR, env=ws.subprocess_env(), stdin=subprocess.DEVNULL,
+                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    return StopOutcome(run_id, True, f"SIGINT sent; the trainer saves a checkpoint and exits "
+                                     f"(killed if still running after {grace_s:g} s)")
+
+
+def wait_until_ended(ws: Workspace, run_id: str, timeout_s: float, poll_s: float = 0.2) -> RunPhase:
+    """Block until the run is no longer live or the timeout passes; return its phase."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        phase = read_run_state(ws, run_id).phase
+        if not phase.is_live or time.monotonic() > deadline:
+            return phase
+        time.sleep(poll_s)
+
+
+def live_runs(ws: Workspace) -> list[RunRecord]:
+    from core.run_records import list_run_ids
+
+    out = []
+    for run_id in list_run_ids(ws):
+        record = load_record(ws, run_id)
+        if record and is_alive(record.identity):
+            out.append(record)
+    return out
+
+

@@ -1,0 +1,130 @@
+"""Everything checked before a launch: files, datasets, resume points. Nothing is written here."""
+from __future__ import annotations
+
+import os
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from core.base_model import BaseModelFiles, resolve_base_model
+from core.config import RunConfig
+from core.dataset import Dataset, read_dataset, steps_per_epoch
+from core.devices import list_gpus
+from core.errors import ConfigInvalid, FieldError
+
+
+@dataclass(frozen=True)
+class PreflightResult:
+    config: RunConfig  # after adjustments (each one listed in `adjustments`)
+    base: BaseModelFiles
+    train: Dataset
+    eval: Dataset
+    steps_per_epoch: int
+    total_steps: int
+    adjustments: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    extras: dict = field(default_factory=dict)
+
+    def trainer_run_name(self, run_id: str) -> str:
+        # The trainer names folders to the minute; the run id keeps two runs apart.
+        return f"{self.config.run_name}-{run_id}"
+
+    def to_launch_dict(self, run_id: str, mode: str, resume_from: str) -> dict:
+        """Everything the training process needs, with paths already resolved."""
+        return {
+            "run_id": run_id, "mode": mode, "resume_from": resume_from,
+            "config": self.config.to_dict(), "trainer_run_name": self.trainer_run_name(run_id),
+            "steps_per_epoch": self.steps_per_epoch, "total_steps": self.total_steps,
+            "base_is_demo": self.base.is_demo, "adjustments": list(self.adjustments),
+        }
+
+
+def checkpoint_looks_complete(path: Path) -> bool:
+    """Cheap integrity check: torch checkpoints are zip files whose directory is at the end."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return any(name.endswith("data.pkl") for name in archive.namelist())
+    except (OSError, zipfile.BadZipFile, ValueError):
+        return False
+
+
+def _check_output_path(value: str) -> list[FieldError]:
+    if not value:
+        return [FieldError("output_path", "choose a folder for the run's outputs")]
+    path = Path(value).expanduser()
+    if path.exists() and not path.is_dir():
+        return [FieldError("output_path", f"{path} is a file; choose a folder")]
+    probe = path
+    while not probe.exists():
+        probe = probe.parent
+    if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
+        return [FieldError("output_path", f"{probe} is not writable; choose a folder you can write to")]
+    return []
+
+
+def _check_pth(value: str, field_name: str) -> list[FieldError]:
+    path = Path(value).expanduser()
+    if not path.is_file():
+        return [FieldError(field_name, f"{path} does not exist or is not a file")]
+    if not checkpoint_looks_complete(path):
+        return [FieldError(field_name, f"{path.name} is not a complete PyTorch checkpoint (truncated or another format)")]
+    return []
+
+
+def _check_vocab(value: str) -> list[FieldError]:
+    path = Path(value).expanduser()
+    if not path.is_file():
+        return [FieldError("vocab_path", f"{path} does not exist or is not a file")]
+    try:
+        from tokenizers import Tokenizer
+
+        Tokenizer.from_file(str(path))
+    except Exception as exc:
+        return [FieldError("vocab_path", f"{path.name} is not a tokenizer vocab.json ({str(exc)[:120]})")]
+    return []
+
+
+def _collect(errors: list[FieldError], check):
+    """Run one check, adding its field errors to `errors` instead of stopping at the first."""
+    try:
+        return check()
+    except ConfigInvalid as exc:
+        errors.extend(exc.errors)
+        return None
+
+
+def preflight(config: RunConfig, *, mode: str = "new", resume_from: str = "") -> PreflightResult:
+    """Check every file a run needs; raise ConfigInvalid listing each problem with its field."""
+    errors: list[FieldError] = _check_output_path(config.output_path)
+    base = _collect(errors, lambda: resolve_base_model(config.base_model_dir))
+    train = _collect(errors, lambda: read_dataset(config.train_csv, "train_csv"))
+    evalset = _collect(errors, lambda: read_dataset(config.eval_csv, "eval_csv"))
+    if config.custom_model_path:
+        errors += _check_pth(config.custom_model_path, "custom_model_path")
+    if config.vocab_path:
+        errors += _check_vocab(config.vocab_path)
+    if mode == "continue":
+        folder = Path(resume_from)
+        if not folder.is_dir() or not any(checkpoint_looks_complete(p) for p in folder.glob("*.pth")):
+            errors.append(FieldError("resume_from", f"{folder} holds no intact checkpoint to continue from"))
+    elif mode == "restore":
+        errors += _check_pth(resume_from, "resume_from")
+    elif mode != "new":
+        errors.append(FieldError("mode", f"unknown launch mode {mode!r}"))
+    if errors:
+        raise ConfigInvalid(errors)
+
+    adjustments, warnings = [], []
+    if config.mixed_precision and not list_gpus():
+        config = config.with_changes(mixed_precision=False)
+        adjustments.append("mixed_precision turned off: fp16 needs a GPU and none was found")
+    spe = steps_per_epoch(len(train.clips), config.batch_size)
+    total = spe * config.epochs
+    if config.save_checkpoints and total <= config.save_step:
+        warnings.append(f"this run has {total} steps and never reaches save_step={config.save_step}: "
+                        "only best-model saves (after each epoch) and a save on stop will happen")
+    if not config.save_checkpoints:
+        warnings.append("periodic checkpoints are off: only the best model is saved")
+    if base.is_demo:
+        warnings.append("demo model: it trains for real but produces noise")
+    return PreflightResult(config, base, train, evalset, spe, total, tuple(adjustments), tuple(warnings))

@@ -1,0 +1,114 @@
+"""Run records: one folder per launched run in the workspace, the single source of run state.
+
+<workspace>/runs/<run_id>/
+    record.json   what was launched: pid + start time, command, config, output path (atomic)
+    status.json   progress written by the training process's callbacks (atomic)
+    outcome.json  exit code written by the training process when it ends
+    stop.json     a stop request and whether it had to be escalated
+    train.log     the training process's stdout and stderr
+"""
+from __future__ import annotations
+
+import os
+import secrets
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from core.atomic_io import read_json, write_json_atomic
+from core.process_identity import ProcessIdentity
+from core.workspace import Workspace
+
+RECORD_VERSION = 1
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    run_id: str
+    output_path: str
+    config: dict[str, Any]
+    command: list[str]
+    pid: int
+    process_start_time: float
+    started_at: float
+    mode: str = "new"  # new | continue | restore
+    resume_from: str = ""  # trainer run folder (continue) or checkpoint (restore)
+    trainer_run_name: str = ""
+    env_overrides: dict[str, str] = field(default_factory=dict)
+    version: int = RECORD_VERSION
+
+    @property
+    def identity(self) -> ProcessIdentity:
+        return ProcessIdentity(self.pid, self.process_start_time)
+
+
+def new_run_id() -> str:
+    """Sortable by start time, unique even for two runs started in the same second."""
+    return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
+
+
+def run_dir(ws: Workspace, run_id: str) -> Path:
+    return ws.runs_dir / run_id
+
+
+def save_record(ws: Workspace, record: RunRecord) -> None:
+    write_json_atomic(run_dir(ws, record.run_id) / "record.json", asdict(record))
+
+
+def load_record(ws: Workspace, run_id: str) -> RunRecord | None:
+    """The validated record, or None when it is missing or malformed."""
+    data = read_json(run_dir(ws, run_id) / "record.json")
+    if not isinstance(data, dict):
+        return None
+    try:
+        record = RunRecord(**data)
+    except TypeError:
+        return None
+    if not (isinstance(record.pid, int) and record.pid > 0 and isinstance(record.process_start_time, (int, float))):
+        return None
+    return record
+
+
+def list_run_ids(ws: Workspace) -> list[str]:
+    """Run ids, newest first."""
+    if not ws.runs_dir.is_dir():
+        return []
+    ids = [p.name for p in ws.runs_dir.iterdir() if (p / "record.json").is_file()]
+    return sorted(ids, reverse=True)
+
+
+def log_path(ws: Workspace, run_id: str) -> Path:
+    return run_dir(ws, run_id) / "train.log"
+
+
+def status_path(ws: Workspace, run_id: str) -> Path:
+    return run_dir(ws, run_id) / "status.json"
+
+
+def outcome_path(ws: Workspace, run_id: str) -> Path:
+    return run_dir(ws, run_id) / "outcome.json"
+
+
+def stop_path(ws: Workspace, run_id: str) -> Path:
+    return run_dir(ws, run_id) / "stop.json"
+
+
+def read_status(ws: Workspace, run_id: str) -> dict[str, Any]:
+    return read_json(status_path(ws, run_id)) or {}
+
+
+def last_log_lines(ws: Workspace, run_id: str, count: int = 20, max_bytes: int = 64 * 1024) -> list[str]:
+    """The last lines of train.log, reading only its tail."""
+    path = log_path(ws, run_id)
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            size = handle.tell()
+            handle.seek(max(0, size - max_bytes))
+            data = handle.read()
+    except OSError:
+        return []
+    from core.text import strip_ansi
+
+    return [strip_ansi(line) for line in data.decode("utf-8", "replace").splitlines()[-count:]]

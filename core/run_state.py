@@ -1,0 +1,71 @@
+"""Run state derived from disk and the process table, so it survives reloads and restarts."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from core.atomic_io import read_json
+from core.process_identity import is_alive
+from core.run_records import (RunRecord, last_log_lines, load_record, outcome_path, read_status,
+                              stop_path)
+from core.workspace import Workspace
+
+EXIT_INTERRUPTED = 130  # the trainer's exit status after a SIGINT save
+
+
+class RunPhase(str, Enum):
+    RUNNING = "running"
+    STOPPING = "stopping"
+    FINISHED = "finished"
+    STOPPED = "stopped"
+    FAILED = "failed"
+    UNKNOWN = "unknown"  # record missing or unreadable
+
+    @property
+    def is_live(self) -> bool:
+        return self in (RunPhase.RUNNING, RunPhase.STOPPING)
+
+
+@dataclass(frozen=True)
+class RunState:
+    run_id: str
+    phase: RunPhase
+    record: RunRecord | None
+    status: dict[str, Any] = field(default_factory=dict)
+    exit_code: int | None = None
+    detail: str = ""  # one sentence for the UI: why it ended, how it was stopped
+    last_lines: tuple[str, ...] = ()
+
+
+def read_run_state(ws: Workspace, run_id: str) -> RunState:
+    """What a run is doing now, from its record, its files and the process table."""
+    record = load_record(ws, run_id)
+    if record is None:
+        return RunState(run_id, RunPhase.UNKNOWN, None, detail="run record missing or unreadable")
+    status = read_status(ws, run_id)
+    outcome = read_json(outcome_path(ws, run_id))
+    stop = read_json(stop_path(ws, run_id)) or {}
+    alive = is_alive(record.identity)
+    if alive:
+        # The outcome file is written just before exit; the process is still ours until it is gone.
+        if stop:
+            return RunState(run_id, RunPhase.STOPPING, record, status, detail="stop requested (SIGINT): saving a checkpoint")
+        return RunState(run_id, RunPhase.RUNNING, record, status)
+    tail = tuple(last_log_lines(ws, run_id))
+    if isinstance(outcome, dict) and isinstance(outcome.get("exit_code"), int):
+        code = outcome["exit_code"]
+        if code == 0:
+            return RunState(run_id, RunPhase.FINISHED, record, status, 0, outcome.get("message", "finished"), tail)
+        if code == EXIT_INTERRUPTED:
+            return RunState(run_id, RunPhase.STOPPED, record, status, code,
+                            outcome.get("message", "stopped by SIGINT; the trainer saved a checkpoint"), tail)
+        return RunState(run_id, RunPhase.FAILED, record, status, code,
+                        outcome.get("message", f"exited with status {code}"), tail)
+    if stop.get("escalated"):
+        return RunState(run_id, RunPhase.STOPPED, record, status, None,
+                        f"did not stop within {stop.get('grace_s')} s of SIGINT; killed (SIGKILL), no checkpoint saved", tail)
+    if stop:
+        return RunState(run_id, RunPhase.STOPPED, record, status, None, "stopped", tail)
+    return RunState(run_id, RunPhase.FAILED, record, status, None,
+                    "the training process ended without an exit record (killed or crashed)", tail)

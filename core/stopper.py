@@ -1,0 +1,58 @@
+"""Escalates a stop request: SIGKILL the run's process group if SIGINT did not end it in time.
+
+Run as `python -m core.stopper <workspace root> <run id>`, detached from the dashboard.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+
+from core.atomic_io import read_json, write_json_atomic
+from core.process_identity import group_members, is_alive
+from core.run_records import load_record, stop_path
+from core.workspace import Workspace
+
+
+def kill_group(pgid: int) -> int:
+    """SIGKILL every live member of a process group; return how many were signalled."""
+    members = group_members(pgid)
+    for proc in members:
+        try:
+            proc.send_signal(signal.SIGKILL)
+        except Exception:
+            pass
+    return len(members)
+
+
+def escalate(ws: Workspace, run_id: str, poll_s: float = 0.2) -> None:
+    record = load_record(ws, run_id)
+    stop = read_json(stop_path(ws, run_id)) or {}
+    if record is None or not stop:
+        return
+    deadline = float(stop.get("requested_at", time.time())) + float(stop.get("grace_s", 180))
+    while is_alive(record.identity) and time.time() < deadline:
+        time.sleep(poll_s)
+    if is_alive(record.identity):
+        kill_group(record.pid)
+        stop["escalated"] = True
+        stop["escalated_at"] = time.time()
+        write_json_atomic(stop_path(ws, run_id), stop)
+    else:
+        # Leader gone: data-loader workers it left behind would hold memory; end them too.
+        # The group id is the leader's pid, which cannot be reused while members remain.
+        leftovers = kill_group(record.pid)
+        if leftovers:
+            stop["orphans_killed"] = leftovers
+            write_json_atomic(stop_path(ws, run_id), stop)
+
+
+def main(argv: list[str]) -> int:
+    root, run_id = argv[1], argv[2]
+    escalate(Workspace(root=__import__("pathlib").Path(root)), run_id)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

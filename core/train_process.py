@@ -1,0 +1,207 @@
+"""The training process: `python -m core.train_process <run folder>`.
+
+Launched detached by core.launcher. Runs coqui's Trainer + GPTTrainer, reports progress into
+status.json through trainer callbacks, writes ready/ when training finishes, and records its
+exit code in outcome.json (the dashboard derives the run state from these files).
+"""
+from __future__ import annotations
+
+import re
+import sys
+import time
+from pathlib import Path
+
+from core.atomic_io import read_json, write_json_atomic
+from core.config import RunConfig
+from core.preflight import PreflightResult, checkpoint_looks_complete, preflight
+from core.ready_export import export_ready
+from core.trainer_setup import build_gpt_trainer_config, ready_dir
+
+STATUS_MIN_INTERVAL_S = 0.5
+EXIT_INTERRUPTED = 130
+
+
+class StatusReporter:
+    """Trainer callbacks that keep status.json current without writing it on every step."""
+
+    def __init__(self, folder: Path, checked: PreflightResult):
+        self.path = folder / "status.json"
+        self.outcome_path = folder / "outcome.json"
+        self.checked = checked
+        self.started_at = time.time()
+        self.last_write = 0.0
+        self.last_step_time: float | None = None
+        self.sec_per_step: float | None = None
+        self.status: dict = {"phase": "initialising", "started_at": self.started_at, "step": 0, "epoch": 0,
+                             "total_epochs": checked.config.epochs, "steps_per_epoch": checked.steps_per_epoch,
+                             "total_steps": checked.total_steps, "adjustments": list(checked.adjustments),
+                             "warnings": list(checked.warnings)}
+        self.write(force=True)
+
+    def write(self, force: bool = False) -> None:
+        now = time.time()
+        if force or now - self.last_write >= STATUS_MIN_INTERVAL_S:
+            self.status["updated_at"] = now
+            write_json_atomic(self.path, self.status)
+            self.last_write = now
+
+    def _files(self, trainer) -> None:
+        folder = Path(trainer.output_path)
+        steps = sorted(int(m.group(1)) for p in folder.glob("checkpoint_*.pth")
+                       if (m := re.fullmatch(r"checkpoint_(\d+)\.pth", p.name)))
+        if steps:
+            self.status["last_checkpoint"] = {"step": steps[-1], "path": str(folder / f"checkpoint_{steps[-1]}.pth")}
+        best = sorted(int(m.group(1)) for p in folder.glob("best_model_*.pth")
+                      if (m := re.fullmatch(r"best_model_(\d+)\.pth", p.name)))
+        if best:
+            loss = trainer.best_loss
+            if isinstance(loss, dict):
+                loss = loss.get("eval_loss") if loss.get("eval_loss") is not None else loss.get("train_loss")
+            self.status["best_model"] = {"step": best[-1], "loss": loss, "path": str(folder / "best_model.pth")}
+
+    def on_init_end(self, trainer) -> None:
+        import torch
+
+        self.status["trainer_run_folder"] = str(trainer.output_path)
+        self.status["device"] = (f"GPU: {torch.cuda.get_device_name(0)}" if trainer.use_cuda else "CPU")
+        self.status["step"] = trainer.total_steps_done
+        self.status["epoch"] = trainer.epochs_done
+        self.status["phase"] = "training"
+        self.write(force=True)
+
+    def on_train_step_end(self, trainer) -> None:
+        now = time.time()
+        if self.last_step_time is not None:
+            elapsed = now - self.last_step_time
+            self.sec_per_step = elapsed if self.sec_per_step is None else 0.9 * self.sec_per_step + 0.1 * elapsed
+        self.last_step_time = now
+        self.status.update(step=trainer.total_steps_done, epoch=trainer.epochs_done, phase="training",
+                           sec_per_step=self.sec_per_step)
+        averages = trainer.keep_avg_train.avg_values if trainer.keep_avg_train else {}
+        for key in ("loss", "loss_text_ce", "loss_mel_ce"):
+            if f"avg_{key}" in averages:
+                self.status[f"train_{key}"] = float(averages[f"avg_{key}"])
+        if trainer.config.save_checkpoints and (trainer.total_steps_done - 1) % trainer.config.save_step == 0:
+            self._files(trainer)
+            self.write(force=True)
+        else:
+            self.write()
+
+    def on_epoch_end(self, trainer) -> None:
+        averages = trainer.keep_avg_eval.avg_values if trainer.keep_avg_eval else {}
+        if "avg_loss" in averages:
+            self.status["eval_loss"] = float(averages["avg_loss"])
+        self.status["epoch"] = trainer.epochs_done + 1
+        self._files(trainer)
+        self.write(force=True)
+
+    def on_keyboard_interrupt(self, trainer) -> None:
+        # fit() ends with os._exit(130) right after this callback: finally-blocks never run.
+        self._files(trainer)
+        self.status["phase"] = "stopped"
+        self.write(force=True)
+        step = trainer.total_steps_done
+        saved = trainer.config.save_on_interrupt
+        self.write_outcome(EXIT_INTERRUPTED, f"stopped by SIGINT at step {step}"
+                           + ("; the trainer saved checkpoint_%d.pth" % step if saved else ""))
+
+    def callbacks(self) -> dict:
+        return {"on_init_end": self.on_init_end, "on_train_step_end": self.on_train_step_end,
+                "on_epoch_end": self.on_epoch_end, "on_keyboard_interrupt": self.on_keyboard_interrupt}
+
+    def write_outcome(self, code: int, message: str) -> None:
+        if not self.outcome_path.exists():
+            write_json_atomic(self.outcome_path, {"exit_code": code, "message": message, "ended_at": time.time()})
+
+
+def use_only_intact_checkpoints() -> None:
+    """Make `continue_path` skip truncated checkpoints.
+
+    The trainer's get_last_checkpoint takes the highest step without checking the file, so after
+    a crash mid-save it would pick the truncated one and fail to load it.
+    """
+    import trainer.io
+    import trainer.trainer
+
+    original = trainer.io.get_last_checkpoint
+
+    def last_intact(path):
+        folder = Path(path)
+        for broken in [p for p in folder.glob("*.pth") if not checkpoint_looks_complete(p)]:
+            # Renamed, not deleted: nothing is lost, and the trainer's glob no longer sees it.
+            broken.rename(broken.with_name(broken.name + ".incomplete"))
+            print(f" > Skipping incomplete checkpoint {broken.name} (renamed to {broken.name}.incomplete)")
+        return original(path)
+
+    trainer.trainer.get_last_checkpoint = last_intact
+
+
+def train(folder: Path, reporter_box: list) -> int:
+    launch = read_json(folder / "launch.json")
+    checked = preflight(RunConfig(**launch["config"]), mode=launch["mode"], resume_from=launch["resume_from"])
+    reporter = StatusReporter(folder, checked)
+    reporter_box.append(reporter)
+    for note in (*checked.adjustments, *checked.warnings):
+        print(f" > NOTE: {note}", flush=True)
+
+    from trainer import Trainer, TrainerArgs
+    from TTS.tts.layers.xtts.trainer.gpt_trainer import GPTTrainer
+
+    config = checked.config
+    gpt_config = build_gpt_trainer_config(config, checked.base, launch["trainer_run_name"])
+    model = GPTTrainer.init_from_config(gpt_config)
+    args = TrainerArgs(restore_path=launch["resume_from"] if launch["mode"] == "restore" else None,
+                       continue_path=launch["resume_from"] if launch["mode"] == "continue" else "",
+                       skip_train_epoch=False, start_with_eval=False, grad_accum_steps=config.grad_accum_steps)
+    if launch["mode"] == "continue":
+        use_only_intact_checkpoints()
+    trainer = Trainer(args, gpt_config, output_path=gpt_config.output_path, model=model,
+                      train_samples=checked.train.to_samples(config.language),
+                      eval_samples=checked.eval.to_samples(config.language),
+                      parse_command_line_args=False, callbacks=reporter.callbacks())
+    trainer.fit()
+
+    reporter.status["phase"] = "exporting"
+    reporter.write(force=True)
+    run_folder = Path(trainer.output_path)
+    best = run_folder / "best_model.pth"
+    source = best if best.is_file() else max(run_folder.glob("checkpoint_*.pth"), key=lambda p: p.stat().st_mtime, default=None)
+    if source is not None:
+        bundle = export_ready(source, ready_dir(config.output_path), checked.base,
+                              Path(config.vocab_path or checked.base.vocab_json), checked.train)
+        reporter.status["ready"] = {"folder": str(bundle.folder), "source": str(source)}
+        print(f" > READY : {bundle.folder} (from {source.name})", flush=True)
+    reporter.status["phase"] = "finished"
+    reporter.write(force=True)
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    folder = Path(argv[1])
+    box: list[StatusReporter] = []
+    code, message = 1, "failed"
+    try:
+        code = train(folder, box)
+        message = "finished; ready/ written"
+    except KeyboardInterrupt:
+        code, message = EXIT_INTERRUPTED, "stopped by SIGINT before training started"
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+        message = "training failed; see the log" if code else "finished"
+    except BaseException as exc:
+        import traceback
+
+        traceback.print_exc()
+        code, message = 1, f"{type(exc).__name__}: {exc}"
+    finally:
+        outcome = folder / "outcome.json"
+        if not outcome.exists():
+            write_json_atomic(outcome, {"exit_code": code, "message": message, "ended_at": time.time()})
+        if box and code != 0:
+            box[0].status["phase"] = "stopped" if code == EXIT_INTERRUPTED else "failed"
+            box[0].write(force=True)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

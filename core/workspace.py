@@ -1,0 +1,62 @@
+"""The workspace: where the dashboard keeps run records, the demo assets and model caches.
+
+Everything that touches the file system takes a Workspace explicitly, so tests build one on
+tmp_path and nothing reads the environment or the working directory at import time.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+
+
+@dataclass(frozen=True)
+class Workspace:
+    root: Path
+    python_executable: str = sys.executable
+    # Extra environment for the training subprocess (e.g. CUDA_VISIBLE_DEVICES).
+    env_overrides: Mapping[str, str] = field(default_factory=dict)
+    # Folders the UI may read from and write to; the root is always one of them.
+    extra_roots: tuple[Path, ...] = ()
+
+    @classmethod
+    def at(cls, root: str | os.PathLike, **kwargs) -> "Workspace":
+        """Open (and create) a workspace rooted at `root`."""
+        ws = cls(root=Path(root).expanduser().resolve(), **kwargs)
+        for folder in (ws.runs_dir, ws.outputs_dir, ws.models_dir):
+            folder.mkdir(parents=True, exist_ok=True)
+        return ws
+
+    @property
+    def runs_dir(self) -> Path:
+        """One folder per launched run: record.json, status.json, train.log."""
+        return self.root / "runs"
+
+    @property
+    def outputs_dir(self) -> Path:
+        """Default parent of output paths."""
+        return self.root / "outputs"
+
+    @property
+    def models_dir(self) -> Path:
+        """Downloaded base models (XTTS v2) and promoted custom models."""
+        return self.root / "models"
+
+    @property
+    def demo_dir(self) -> Path:
+        return self.root / "demo"
+
+    @property
+    def roots(self) -> tuple[Path, ...]:
+        return (self.root, *self.extra_roots)
+
+    def subprocess_env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(self.env_overrides)
+        # The training module is imported as `core.train_process` from the project folder.
+        project_dir = str(Path(__file__).resolve().parent.parent)
+        env["PYTHONPATH"] = project_dir + os.pathsep + env.get("PYTHONPATH", "")
+        env.setdefault("PYTHONUNBUFFERED", "1")
+        return env
