@@ -317,6 +317,12 @@ class _InfoCache:
 _cache = _InfoCache(_CACHE_ENTRIES)
 
 
+def clear_info_cache() -> None:
+    """Forget cached results (benchmarks and tests that need a cold read)."""
+    global _cache
+    _cache = _InfoCache(_CACHE_ENTRIES)
+
+
 def read_checkpoint_info(path: str | os.PathLike[str], *, now_s: float | None = None) -> CheckpointInfo:
     """Metadata and integrity of one checkpoint file, without reading its tensor data."""
     path = Path(path)

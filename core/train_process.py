@@ -67,6 +67,14 @@ class StatusReporter:
         self.status["step"] = trainer.total_steps_done
         self.status["epoch"] = trainer.epochs_done
         self.status["phase"] = "training"
+        # Read back from the live trainer, so tests can prove these settings reached it.
+        self.status["trainer_settings"] = {
+            "grad_accum_steps": trainer.grad_accum_steps,
+            "train_samples": len(trainer.train_samples or []),
+            "eval_samples": len(trainer.eval_samples or []),
+            "continue_run": trainer.continue_run,
+            "restore_path": trainer.args.restore_path or "",
+        }
         self.write(force=True)
 
     def on_train_step_end(self, trainer) -> None:

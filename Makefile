@@ -1,0 +1,48 @@
+# Two commands do all the set-up: `make run` and `make test` (see README.md).
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+PORT ?= 8501
+VENV ?= .venv
+PY := $(VENV)/bin/python
+XTTS_WORKSPACE ?= $(CURDIR)/workspace
+RUN_STAMP := $(VENV)/.stamp-run
+TEST_STAMP := $(VENV)/.stamp-test
+# pip prints one warning per package for this machine's local mirrors; keep the output readable.
+PIP_QUIET := grep -v "is ignored: it is neither a file nor a directory" || true
+
+.PHONY: run test test-fast test-slow venv bench clean-venv
+
+$(PY):
+	python3 -m venv $(VENV)
+
+# Reinstall only when a requirements file changed (the stamps are older than it).
+$(RUN_STAMP): requirements.txt | $(PY)
+	$(PY) -m pip install -q --upgrade pip 2>&1 | $(PIP_QUIET)
+	$(PY) -m pip install -q -r requirements.txt 2>&1 | $(PIP_QUIET)
+	@$(PY) -c "import TTS, trainer, streamlit, torch" && touch $@
+
+$(TEST_STAMP): $(RUN_STAMP) requirements-test.txt
+	$(PY) -m pip install -q -r requirements-test.txt 2>&1 | $(PIP_QUIET)
+	@$(PY) -c "import pytest, hypothesis" && touch $@
+
+venv: $(RUN_STAMP)
+
+run: $(RUN_STAMP)
+	XTTS_WORKSPACE="$(XTTS_WORKSPACE)" $(PY) -m streamlit run streamlit_app.py \
+		--server.address 127.0.0.1 --server.port $(PORT)
+
+test: $(TEST_STAMP)
+	$(PY) -m pytest
+
+# Everything except the multi-GB tests marked `slow`.
+test-fast: $(TEST_STAMP)
+	$(PY) -m pytest -m "not slow"
+
+test-slow: $(TEST_STAMP)
+	$(PY) -m pytest -m slow
+
+bench: $(TEST_STAMP)
+	for b in benchmarks/bench_*.py; do PYTHONPATH=. $(PY) $$b; done
+
+clean-venv:
+	rm -rf $(VENV)

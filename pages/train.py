@@ -1,0 +1,243 @@
+"""Train: configure a run, start / stop / resume it, and watch its compact live status."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import streamlit as st
+
+from core.base_model import download_xtts_v2, xtts_v2_cache_dir
+from core.config import FIELD_BY_NAME, FIELDS, PRESETS, apply_preset, validate_config
+from core.demo import NOISE_NOTICE
+from core.devices import describe_device
+from core.errors import ConfigInvalid, LaunchRefused
+from core.launcher import request_stop, start_run
+from core.resume import all_checkpoints, newest_resumable_folder
+from core.run_records import list_run_ids
+from core.run_state import RunPhase, read_run_state
+from core.train_form import demo_config
+from pages.common import SELECTED_RUN_KEY, demo_assets, show_field_errors, workspace
+
+FLASH_KEY = "train_flash"
+BASE_CHOICES = ("Demo (tiny, produces noise)", "XTTS v2 (downloaded into the workspace)", "Local folder")
+GROUPS = {
+    "Checkpoints": ("save_step", "save_n_checkpoints", "save_checkpoints", "save_best_after"),
+    "Logging": ("print_step", "plot_step", "log_model_step"),
+    "Training": ("epochs", "batch_size", "grad_accum_steps", "learning_rate", "max_audio_length_s",
+                 "language", "seed", "num_loader_workers", "mixed_precision", "run_name"),
+}
+PATH_WIDGETS = ("train_csv", "eval_csv", "output_path", "custom_model_path", "vocab_path")
+
+ws = workspace()
+demo = demo_assets()
+
+
+def key(name: str) -> str:
+    return f"cfg_{name}"
+
+
+def init_form() -> None:
+    if "cfg_initialised" in st.session_state:
+        return
+    for name, value in demo_config(ws, demo).to_dict().items():
+        st.session_state[key(name)] = value
+    st.session_state["cfg_base_choice"] = BASE_CHOICES[0]
+    st.session_state["cfg_local_base"] = ""
+    st.session_state["cfg_initialised"] = True
+
+
+def flash(level: str, text: str) -> None:
+    st.session_state.setdefault(FLASH_KEY, []).append((level, text))
+
+
+def base_model_dir() -> str:
+    choice = st.session_state["cfg_base_choice"]
+    if choice == BASE_CHOICES[0]:
+        return str(demo.base_dir)
+    if choice == BASE_CHOICES[1]:
+        return str(xtts_v2_cache_dir(ws.models_dir))
+    return st.session_state["cfg_local_base"]
+
+
+def raw_config() -> dict:
+    raw = {spec.name: st.session_state.get(key(spec.name), spec.default) for spec in FIELDS}
+    raw["base_model_dir"] = base_model_dir()
+    return raw
+
+
+def on_preset() -> None:
+    name = st.session_state["cfg_preset"]
+    config = apply_preset(validate_config({"save_step": 1000}), name)
+    st.session_state[key("save_step")] = config.save_step
+    st.session_state[key("save_n_checkpoints")] = config.save_n_checkpoints
+    flash("info", f"Preset '{name}': save every {config.save_step} steps, keep {config.save_n_checkpoints}.")
+
+
+def launch(mode: str, resume_from: str = "") -> None:
+    try:
+        config = validate_config(raw_config())
+        record = start_run(ws, config, mode=mode, resume_from=resume_from)
+    except ConfigInvalid as exc:
+        for error in exc.errors:
+            flash("error", f"{error.field}: {error.message}")
+        flash("error", "Nothing was launched: fix the fields above.")
+        return
+    except LaunchRefused as exc:
+        flash("error", f"Not started: {exc}")
+        return
+    st.session_state[SELECTED_RUN_KEY] = record.run_id
+    st.session_state["run_picker"] = record.run_id
+    flash("success", f"Started run {record.run_id} ({mode}).")
+
+
+def on_start() -> None:
+    launch("new")
+
+
+def on_continue() -> None:
+    folder = newest_resumable_folder(st.session_state[key("output_path")])
+    if folder is None:
+        flash("error", "Nothing to continue: this output path has no run with an intact checkpoint.")
+        return
+    launch("continue", str(folder))
+
+
+def on_restore() -> None:
+    checkpoint = st.session_state.get("cfg_restore_checkpoint")
+    if not checkpoint:
+        flash("error", "Choose a checkpoint to start from.")
+        return
+    launch("restore", checkpoint)
+
+
+def on_stop(run_id: str) -> None:
+    outcome = request_stop(ws, run_id)
+    flash("info" if outcome.signalled else "warning", f"Stop {run_id}: {outcome.message}")
+
+
+def on_download() -> None:
+    try:
+        files = download_xtts_v2(ws.models_dir)
+        flash("success", f"XTTS v2 is ready in {files.folder}.")
+    except ConfigInvalid as exc:
+        flash("error", str(exc.errors[0].message))
+
+
+def number_widget(name: str) -> None:
+    spec = FIELD_BY_NAME[name]
+    label = f"{name} ({spec.minimum:g}-{spec.maximum:g})" if spec.minimum is not None else name
+    if spec.kind is bool:
+        st.toggle(name, key=key(name), help=spec.help)
+    elif spec.choices:
+        st.selectbox(name, spec.choices, key=key(name), help=spec.help)
+    elif spec.kind is str:
+        st.text_input(name, key=key(name), help=spec.help)
+    elif spec.kind is int:
+        st.number_input(label, min_value=int(spec.minimum), max_value=int(spec.maximum), step=1,
+                        key=key(name), help=spec.help)
+    else:
+        st.number_input(label, min_value=float(spec.minimum), max_value=float(spec.maximum),
+                        key=key(name), help=spec.help, format="%.2e" if name == "learning_rate" else "%.1f",
+                        step=1e-6 if name == "learning_rate" else 0.5)
+
+
+def render_form() -> None:
+    st.subheader("Base model and data")
+    st.radio("Base model", BASE_CHOICES, key="cfg_base_choice", horizontal=True)
+    choice = st.session_state["cfg_base_choice"]
+    if choice == BASE_CHOICES[0]:
+        st.info(NOISE_NOTICE)
+    elif choice == BASE_CHOICES[1]:
+        st.caption(f"Files go to `{xtts_v2_cache_dir(ws.models_dir)}` via coqui's downloader.")
+        st.button("Download XTTS v2", on_click=on_download)
+    else:
+        st.text_input("Local base model folder (model.pth, config.json, vocab.json, dvae.pth, mel_stats.pth)",
+                      key="cfg_local_base")
+    cols = st.columns(2)
+    for index, name in enumerate(PATH_WIDGETS):
+        with cols[index % 2]:
+            st.text_input(name, key=key(name), help=FIELD_BY_NAME[name].help)
+    for title, names in GROUPS.items():
+        st.subheader(title)
+        cols = st.columns(4)
+        for index, name in enumerate(names):
+            with cols[index % 4]:
+                number_widget(name)
+
+
+def render_actions() -> None:
+    st.subheader("Run")
+    st.caption(f"Device: {describe_device(dict(ws.env_overrides))}")
+    cols = st.columns(3)
+    cols[0].button("Start", type="primary", on_click=on_start, use_container_width=True)
+    cols[1].button("Continue newest run (keeps step and optimizer)", on_click=on_continue,
+                   use_container_width=True)
+    with cols[2]:
+        options = [str(p) for p in all_checkpoints(st.session_state[key("output_path")])]
+        st.selectbox("Start from a checkpoint's weights (step restarts at 0)", options or ["(no checkpoints yet)"],
+                     key="cfg_restore_checkpoint", disabled=not options)
+        st.button("Start from these weights", on_click=on_restore, disabled=not options)
+
+
+def render_status(run_id: str) -> None:
+    state = read_run_state(ws, run_id)
+    interval = 2.0 if state.phase.is_live else None
+
+    @st.fragment(run_every=interval)
+    def panel() -> None:
+        current = read_run_state(ws, run_id)
+        if interval and not current.phase.is_live:
+            st.rerun()  # the run ended: a full rerun switches the refresh off
+        show_run_status(current)
+
+    panel()
+
+
+def show_run_status(state) -> None:
+    status = state.status
+    badge = {RunPhase.RUNNING: "🟢", RunPhase.STOPPING: "🟡", RunPhase.FINISHED: "✅",
+             RunPhase.STOPPED: "⏹️", RunPhase.FAILED: "❌"}.get(state.phase, "❔")
+    st.markdown(f"**Run `{state.run_id}`: {badge} {state.phase.value}** {state.detail}")
+    if state.phase.is_live:
+        st.button("Stop", on_click=on_stop, args=(state.run_id,), key=f"stop_{state.run_id}")
+    total = status.get("total_steps") or 0
+    step = status.get("step", 0)
+    if total:
+        st.progress(min(1.0, step / total), text=f"step {step} / {total} · epoch {status.get('epoch', 0)} / {status.get('total_epochs')}")
+    sps = status.get("sec_per_step")
+    cols = st.columns(5)
+    cols[0].metric("train loss", f"{status['train_loss']:.4f}" if isinstance(status.get("train_loss"), float) else "-")
+    cols[1].metric("eval loss", f"{status['eval_loss']:.4f}" if isinstance(status.get("eval_loss"), float) else "-")
+    cols[2].metric("s / step", f"{sps:.2f}" if sps else "-")
+    eta = (total - step) * sps if (sps and total and state.phase.is_live) else None
+    cols[3].metric("ETA", time.strftime("%H:%M:%S", time.gmtime(eta)) if eta else "-")
+    cols[4].metric("device", status.get("device", "-"))
+    if status.get("last_checkpoint"):
+        st.caption(f"Last checkpoint: step {status['last_checkpoint']['step']} · `{status['last_checkpoint']['path']}`")
+    if status.get("best_model"):
+        best = status["best_model"]
+        st.caption(f"Best model: step {best['step']} (loss {best.get('loss')})")
+    if status.get("ready"):
+        st.success(f"ready/ written: `{status['ready']['folder']}`")
+    for note in status.get("adjustments", []):
+        st.warning(f"Adjusted: {note}")
+    for note in status.get("warnings", []):
+        st.caption(f"⚠️ {note}")
+    from core.run_records import last_log_lines
+
+    lines = last_log_lines(ws, state.run_id, count=12)
+    if lines:
+        st.code("\n".join(lines), language=None)
+
+
+init_form()
+st.title("Train")
+for level, text in st.session_state.pop(FLASH_KEY, []):
+    getattr(st, level)(text)
+st.selectbox("Preset (from the guide)", [p.name for p in PRESETS], key="cfg_preset", index=None,
+             placeholder="Choose a preset to set save frequency and checkpoints kept", on_change=on_preset)
+render_form()
+render_actions()
+selected = st.session_state.get(SELECTED_RUN_KEY) or next(iter(list_run_ids(ws)), None)
+if selected:
+    render_status(selected)

@@ -1,0 +1,41 @@
+"""XTTS fine-tuning dashboard: the router. Pages live in pages/, all logic in core/."""
+import streamlit as st
+
+from core.run_records import list_run_ids, load_record
+from core.run_state import read_run_state
+from pages.common import SELECTED_RUN_KEY, workspace
+
+st.set_page_config(page_title="XTTS fine-tuning", page_icon="🎙️", layout="wide")
+
+PAGES = [
+    st.Page("pages/train.py", title="Train", icon="🚀", default=True),
+    st.Page("pages/monitor.py", title="Monitor", icon="📈"),
+    st.Page("pages/disk.py", title="Disk", icon="💾"),
+    st.Page("pages/checkpoints.py", title="Checkpoints", icon="🗂️"),
+]
+
+
+def run_picker() -> None:
+    """The run every page works on, chosen once in the sidebar."""
+    ws = workspace()
+    run_ids = list_run_ids(ws)
+    st.sidebar.caption(f"Workspace: `{ws.root}`")
+    if not run_ids:
+        st.sidebar.info("No runs yet: start one on the Train page.")
+        return
+
+    def label(run_id: str) -> str:
+        state = read_run_state(ws, run_id)
+        record = load_record(ws, run_id)
+        output = record.output_path.rsplit("/", 1)[-1] if record else "?"
+        return f"{run_id} · {output} · {state.phase.value}"
+
+    current = st.session_state.get(SELECTED_RUN_KEY)
+    index = run_ids.index(current) if current in run_ids else 0
+    st.sidebar.selectbox("Run", run_ids, index=index, format_func=label, key="run_picker")
+    st.session_state[SELECTED_RUN_KEY] = st.session_state["run_picker"]
+
+
+navigation = st.navigation(PAGES)
+run_picker()
+navigation.run()
