@@ -26,8 +26,9 @@ import torch
 # lets us swap only the tensor-data loader (persistent_load) while keeping its safety rules.
 from torch._weights_only_unpickler import Unpickler as _WeightsOnlyUnpickler
 
-# An incomplete file modified this recently is taken to be still in the writer's hands. The trainer
-# writes a 5 GB checkpoint in roughly 15-20 s, streaming all the time, so 10 s of silence is long.
+# An incomplete file modified this recently is taken to be still in the writer's hands: torch.save
+# streams its records back to back, so the mtime moves every moment of a save and 10 s of silence
+# means the writer stopped. (A stalled but living writer is caught by the /proc check.)
 FRESH_WRITE_S = 10.0
 _CACHE_ENTRIES = 256
 _EOCD_SIG = b"PK\x05\x06"
@@ -183,7 +184,7 @@ def _unpickle_skeleton(zf: zipfile.ZipFile) -> tuple[Any, _MetaStorages, str]:
         obj = unpickler.load()
     except _Unreadable:
         raise
-    except Exception as exc:  # the unpickler raises several types for refused or broken pickles
+    except Exception as exc:  # refused or broken pickles surface as many exception types
         raise _Unreadable(f"data.pkl refused by the weights-only loader: {exc}") from exc
     return obj, storages, prefix
 
@@ -258,36 +259,29 @@ def _open_for_writing_elsewhere(path: Path) -> bool:
     return False
 
 
-def _read_uncached(path: Path, size_bytes: int, mtime_s: float, now_s: float) -> CheckpointInfo:
-    base = {"path": path, "size_bytes": size_bytes, "mtime_s": mtime_s, "kind": classify_kind(path)}
+def _read_open_file(f: io.BufferedReader, path: Path, st: os.stat_result, now_s: float) -> CheckpointInfo:
+    base = {"path": path, "size_bytes": st.st_size, "mtime_s": st.st_mtime, "kind": classify_kind(path)}
     try:
-        with open(path, "rb") as f:
-            head = f.read(4)
-            if len(head) == 4 and head != _LOCAL_SIG:
-                raise _Unreadable("not a zip-format torch checkpoint (legacy or foreign format)")
-            if size_bytes < _EOCD_MIN_BYTES or not _has_end_record(f, size_bytes):
-                writing = now_s - mtime_s < FRESH_WRITE_S or _open_for_writing_elsewhere(path)
-                integrity = Integrity.BEING_WRITTEN if writing else Integrity.TRUNCATED
-                error = None if writing else "the file ends before its zip directory: the save was cut off"
-                return CheckpointInfo(**base, integrity=integrity, step=_step_from_name(path), error=error)
-            try:
-                zf = zipfile.ZipFile(f)
-            except (zipfile.BadZipFile, ValueError) as exc:
-                raise _Unreadable(f"broken zip directory: {exc}") from exc
-            with zf:
-                _check_entries(f, zf)
-                obj, storages, prefix = _unpickle_skeleton(zf)
-                sizes = {i.filename: i.file_size for i in zf.infolist()}
-                for key, nbytes in storages.nbytes_by_key.items():
-                    if sizes.get(f"{prefix}data/{key}", -1) < nbytes:
-                        raise _Unreadable(f"tensor record data/{key} is missing or short")
-            meta = _metadata(obj, storages)
-    except _Unreadable as exc:
+        head = f.read(4)
+        if len(head) == 4 and head != _LOCAL_SIG:
+            raise _Unreadable("not a zip-format torch checkpoint (legacy or foreign format)")
+        if st.st_size < _EOCD_MIN_BYTES or not _has_end_record(f, st.st_size):
+            writing = now_s - st.st_mtime < FRESH_WRITE_S or _open_for_writing_elsewhere(path)
+            integrity = Integrity.BEING_WRITTEN if writing else Integrity.TRUNCATED
+            error = None if writing else "the file ends before its zip directory: the save was cut off"
+            return CheckpointInfo(**base, integrity=integrity, step=_step_from_name(path), error=error)
+        with zipfile.ZipFile(f) as zf:
+            _check_entries(f, zf)
+            obj, storages, prefix = _unpickle_skeleton(zf)
+            sizes = {i.filename: i.file_size for i in zf.infolist()}
+        for key, nbytes in storages.nbytes_by_key.items():
+            if sizes.get(f"{prefix}data/{key}", -1) < nbytes:
+                raise _Unreadable(f"tensor record data/{key} is missing or short")
+        meta = _metadata(obj, storages)
+    # BadZipFile covers a broken directory and a CRC mismatch in data.pkl.
+    except (_Unreadable, zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
         return CheckpointInfo(**base, integrity=Integrity.UNREADABLE, step=_step_from_name(path), error=str(exc))
-    except (zipfile.BadZipFile, OSError, EOFError) as exc:  # e.g. a CRC mismatch in data.pkl
-        return CheckpointInfo(**base, integrity=Integrity.UNREADABLE, step=_step_from_name(path), error=str(exc))
-    if meta["step"] is None:
-        meta["step"] = _step_from_name(path)
+    meta["step"] = meta["step"] if meta["step"] is not None else _step_from_name(path)
     return CheckpointInfo(**base, integrity=Integrity.COMPLETE, **meta)
 
 
@@ -327,17 +321,21 @@ def read_checkpoint_info(path: str | os.PathLike[str], *, now_s: float | None = 
     """Metadata and integrity of one checkpoint file, without reading its tensor data."""
     path = Path(path)
     try:
-        st = path.stat()
+        f = open(path, "rb")
     except FileNotFoundError:
         raise CheckpointNotFoundError(
             f"Checkpoint {path} does not exist.",
             "It may have been pruned by the trainer; refresh the list and pick another.",
         ) from None
-    key = (str(path.absolute()), st.st_size, st.st_mtime_ns)
-    cached = _cache.get(key)
-    if cached is not None:
-        return cached
-    info = _read_uncached(path, st.st_size, st.st_mtime, time.time() if now_s is None else now_s)
+    with f:
+        # fstat of the open file: if the trainer replaces the file meanwhile, size, mtime and
+        # contents still all describe the one file we read.
+        st = os.fstat(f.fileno())
+        key = (str(path.absolute()), st.st_size, st.st_mtime_ns)
+        cached = _cache.get(key)
+        if cached is not None:
+            return cached
+        info = _read_open_file(f, path, st, time.time() if now_s is None else now_s)
     # Incomplete files are not cached: being_written turns into truncated with time alone.
     if info.integrity in (Integrity.COMPLETE, Integrity.UNREADABLE):
         _cache.put(key, info)

@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterable
 
 import torch
 
-from core.checkpoint_files import CheckpointError, Integrity, read_checkpoint_info
+from core.checkpoint_files import CheckpointError, CheckpointInfo, Integrity, read_checkpoint_info
 
 ProgressCallback = Callable[[int, int], None]  # (bytes_done, bytes_total)
 # Large enough that per-call overhead vanishes, small enough for a lively progress bar.
@@ -79,7 +79,7 @@ def temp_path_for(target: Path) -> Path:
     return target.with_name(f".{target.name}.partial-{os.getpid()}")
 
 
-def _require_complete(path: Path) -> int:
+def _require_complete(path: Path) -> CheckpointInfo:
     info = read_checkpoint_info(path)
     if info.integrity is not Integrity.COMPLETE:
         fixes = {
@@ -89,7 +89,7 @@ def _require_complete(path: Path) -> int:
         fix = fixes.get(info.integrity, "Pick another checkpoint; this one can't be read safely.")
         detail = f" ({info.error})" if info.error else ""
         raise CheckpointIncompleteError(f"{path.name} is {info.integrity.value}{detail}.", fix)
-    return info.size_bytes
+    return info
 
 
 def _refuse_existing(target: Path, overwrite: bool) -> None:
@@ -151,7 +151,12 @@ def _install(temp: Path, target: Path, overwrite: bool) -> Path | None:
         backup = _backup_name(target)
         # A hard link keeps the old file under the backup name at no cost, and the target name
         # still points at the old file until os.replace swaps in the new one in a single step.
-        os.link(target, backup)
+        try:
+            os.link(target, backup)
+        except OSError:
+            # No hard links here (some network or FAT filesystems): move it aside instead; the
+            # target name is then briefly empty, but the old file is never lost.
+            os.rename(target, backup)
     os.replace(temp, target)
     _fsync_dir(target.parent)
     return backup
@@ -181,8 +186,10 @@ def promote(
     """Copy a complete checkpoint to target atomically, keeping any replaced target as a backup."""
     src, target = Path(src), Path(target)
     started = time.monotonic()
-    total = _require_complete(src)
+    checked = _require_complete(src)
+    total = checked.size_bytes
     _refuse_existing(target, overwrite)
+    target.parent.mkdir(parents=True, exist_ok=True)
     temp = temp_path_for(target)
     try:
         with open(src, "rb") as fin:
@@ -191,7 +198,10 @@ def promote(
                 _copy_range(fin.fileno(), fout.fileno(), total, chunk_bytes, progress)
                 os.fsync(fout.fileno())
             after = os.fstat(fin.fileno())
-        if (before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns):
+        # The trainer may replace best_model.pth at any moment: the file we copied must be the
+        # one we checked, unchanged from start to end.
+        states = {(st.st_size, st.st_mtime) for st in (before, after)} | {(total, checked.mtime_s)}
+        if len(states) != 1:
             raise SourceChangedError(f"{src.name} changed while it was copied.", "Try again once training saved.")
         _verify_temp(temp, total)
         backup = _install(temp, target, overwrite)
@@ -209,10 +219,12 @@ def optimize(
 ) -> OptimizeResult:
     """Write src without optimizer state and DVAE weights (the inference-only model.pth)."""
     src, dst = Path(src), Path(dst)
-    bytes_before = _require_complete(src)
+    bytes_before = _require_complete(src).size_bytes
     _refuse_existing(dst, overwrite)
+    dst.parent.mkdir(parents=True, exist_ok=True)
     # mmap keeps every tensor backed by the source file: torch.save then streams pages from the
-    # page cache, so resident anonymous memory stays flat however large the checkpoint is.
+    # page cache, so resident anonymous memory stays flat however large the checkpoint is. The
+    # trainer replaces files by deleting and rewriting (a new inode), which leaves our mapping valid.
     checkpoint: dict[str, Any] = torch.load(src, mmap=True, weights_only=True, map_location="cpu")
     model = checkpoint["model"]
     # Same rule as the original Step 2.5: every key mentioning "dvae" goes (this includes

@@ -16,6 +16,7 @@ from core.checkpoint_files import Integrity, read_checkpoint_info
 from core.checkpoint_ops import (
     CheckpointIncompleteError,
     ProtectedCheckpointError,
+    SourceChangedError,
     TargetExistsError,
     VocabShrinkError,
     clean_stale_temp_files,
@@ -69,6 +70,20 @@ def test_promote_refuses_incomplete_source(tmp_path, fresh):
     with pytest.raises(CheckpointIncompleteError, match="wait" if fresh else "earlier checkpoint"):
         promote(src, tmp_path / "model.pth")
     assert not (tmp_path / "model.pth").exists()
+
+
+def test_promote_refuses_a_source_changed_while_copying(tmp_path):
+    src = save_checkpoint(tmp_path / "best_model.pth")
+    touched = []
+
+    def trainer_resaves(done, total):
+        if not touched:  # the trainer rewrites the file under us once, mid-copy
+            age(src, seconds=60)
+            touched.append(done)
+
+    with pytest.raises(SourceChangedError):
+        promote(src, tmp_path / "model.pth", progress=trainer_resaves, chunk_bytes=512)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["best_model.pth"]
 
 
 def _wait_for(condition, timeout_s: float = 60.0) -> None:

@@ -1,0 +1,109 @@
+"""Shared fixtures: one demo workspace and one real demo training run for the whole session.
+
+A real trainer run takes about a minute on a CPU, so every test that needs checkpoints, event
+files or a finished run reads the same one (`demo_run`). Tests that change a run start their own.
+"""
+from __future__ import annotations
+
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from core.config import RunConfig
+from core.demo import DemoAssets, ensure_demo
+from core.launcher import start_run, wait_until_ended
+from core.run_records import RunRecord
+from core.run_state import RunState, read_run_state
+from core.train_form import demo_config
+from core.workspace import Workspace
+
+DEMO_RUN_TIMEOUT_S = 900
+
+
+@dataclass
+class DiskSampler:
+    """Polls the bytes under a folder often enough to see the trainer's transient peaks."""
+
+    folder: Path
+    interval_s: float = 0.01
+    samples: list[tuple[float, int]] = field(default_factory=list)
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    def bytes_now(self) -> int:
+        total = 0
+        for root, _dirs, files in os.walk(self.folder):
+            for name in files:
+                try:
+                    total += os.stat(os.path.join(root, name)).st_size
+                except FileNotFoundError:
+                    pass  # deleted between listing and stat: the trainer pruning a checkpoint
+        return total
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self.samples.append((time.time(), self.bytes_now()))
+            time.sleep(self.interval_s)
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.samples.append((time.time(), self.bytes_now()))
+
+    @property
+    def peak_bytes(self) -> int:
+        return max(b for _, b in self.samples)
+
+    @property
+    def final_bytes(self) -> int:
+        return self.samples[-1][1]
+
+
+@dataclass
+class DemoRun:
+    ws: Workspace
+    demo: DemoAssets
+    config: RunConfig
+    record: RunRecord
+    state: RunState
+    run_folder: Path
+    disk: DiskSampler  # bytes under <output>/run/training sampled during the run
+    ready_bytes: int
+
+
+@pytest.fixture(scope="session")
+def demo_workspace(tmp_path_factory) -> tuple[Workspace, DemoAssets]:
+    ws = Workspace.at(tmp_path_factory.mktemp("workspace"))
+    return ws, ensure_demo(ws.demo_dir)
+
+
+@pytest.fixture
+def workspace(tmp_path, demo_workspace) -> Workspace:
+    """A fresh workspace per test that shares the session's demo files (read-only)."""
+    return Workspace.at(tmp_path / "ws")
+
+
+@pytest.fixture(scope="session")
+def demo_run(demo_workspace) -> DemoRun:
+    """The demo configuration run to completion once: save_step=100, keep 2, 4 epochs x 60 steps."""
+    ws, demo = demo_workspace
+    config = demo_config(ws, demo)
+    training_dir = Path(config.output_path) / "run" / "training"
+    training_dir.mkdir(parents=True, exist_ok=True)
+    sampler = DiskSampler(training_dir)
+    sampler.start()
+    record = start_run(ws, config)
+    phase = wait_until_ended(ws, record.run_id, DEMO_RUN_TIMEOUT_S)
+    sampler.stop()
+    state = read_run_state(ws, record.run_id)
+    assert phase.value == "finished", f"demo run ended {phase}: {state.detail}\n" + "\n".join(state.last_lines)
+    ready = Path(config.output_path) / "ready"
+    ready_bytes = sum(p.stat().st_size for p in ready.iterdir())
+    return DemoRun(ws, demo, config, record, state, Path(state.status["trainer_run_folder"]), sampler, ready_bytes)
