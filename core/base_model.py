@@ -73,7 +73,11 @@ def missing_files_message(folder: Path) -> str:
     )
 
 
-def download_xtts_v2(models_dir: Path) -> BaseModelFiles:
+LICENSE_TEXT = ("XTTS v2 is licensed under the Coqui Public Model License (non-commercial, "
+                "https://coqui.ai/cpml) unless you bought a commercial licence from Coqui.")
+
+
+def download_xtts_v2(models_dir: Path, *, license_accepted: bool) -> BaseModelFiles:
     """Fetch XTTS v2 with coqui's own downloader into the workspace cache.
 
     Raises ConfigInvalid with a message naming the files to place by hand when there is no
@@ -84,11 +88,17 @@ def download_xtts_v2(models_dir: Path) -> BaseModelFiles:
         return resolve_base_model(target)
     except ConfigInvalid:
         pass
+    if not license_accepted:
+        raise ConfigInvalid([FieldError("license", f"accept the licence first: {LICENSE_TEXT}")])
     target.mkdir(parents=True, exist_ok=True)
     try:
         from TTS.utils.manage import ModelManager  # heavy import: only when asked
 
         manager = ModelManager(output_prefix=str(models_dir / "coqui"), progress_bar=False)
+        # The user accepted the licence in the UI; coqui's downloader would otherwise prompt on stdin.
+        tos_folder = models_dir / "coqui" / "tts" / XTTS_V2_MODEL_NAME.replace("/", "--")
+        tos_folder.mkdir(parents=True, exist_ok=True)
+        (tos_folder / "tos_agreed.txt").write_text("Accepted in the XTTS dashboard.\n")
         model_dir, _, _ = manager.download_model(XTTS_V2_MODEL_NAME)
         extra = {
             "dvae.pth": "https://huggingface.co/coqui/XTTS-v2/resolve/main/dvae.pth",

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from core.base_model import download_xtts_v2, xtts_v2_cache_dir
+from core.base_model import LICENSE_TEXT, download_xtts_v2, xtts_v2_cache_dir
 from core.config import FIELD_BY_NAME, FIELDS, PRESETS, apply_preset, validate_config
 from core.demo import NOISE_NOTICE
 from core.devices import describe_device
@@ -117,7 +117,7 @@ def on_stop(run_id: str) -> None:
 
 def on_download() -> None:
     try:
-        files = download_xtts_v2(ws.models_dir)
+        files = download_xtts_v2(ws.models_dir, license_accepted=st.session_state.get("cfg_license", False))
         flash("success", f"XTTS v2 is ready in {files.folder}.")
     except ConfigInvalid as exc:
         flash("error", str(exc.errors[0].message))
@@ -149,6 +149,7 @@ def render_form() -> None:
         st.info(NOISE_NOTICE)
     elif choice == BASE_CHOICES[1]:
         st.caption(f"Files go to `{xtts_v2_cache_dir(ws.models_dir)}` via coqui's downloader.")
+        st.checkbox(LICENSE_TEXT + " I accept it.", key="cfg_license")
         st.button("Download XTTS v2", on_click=on_download)
     else:
         st.text_input("Local base model folder (model.pth, config.json, vocab.json, dvae.pth, mel_stats.pth)",
