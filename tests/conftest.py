@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from core.config import RunConfig
 from core.demo import DemoAssets, ensure_demo
@@ -107,3 +108,19 @@ def demo_run(demo_workspace) -> DemoRun:
     ready = Path(config.output_path) / "ready"
     ready_bytes = sum(p.stat().st_size for p in ready.iterdir())
     return DemoRun(ws, demo, config, record, state, Path(state.status["trainer_run_folder"]), sampler, ready_bytes)
+
+
+PROJECT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def page(demo_workspace):
+    """An AppTest for one page file, already pointed at the session's demo workspace."""
+    ws, _demo = demo_workspace
+
+    def make(name: str, root: Path | None = None) -> AppTest:
+        at = AppTest.from_file(str(PROJECT / name), default_timeout=120)
+        at.session_state["workspace_root"] = str(root or ws.root)
+        return at
+
+    return make

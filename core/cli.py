@@ -1,0 +1,174 @@
+"""Headless CLI over the same run records the dashboard uses.
+
+    python -m core.cli start [--demo] [--set save_step=500 ...] [--config run.json] [--json]
+    python -m core.cli status RUN_ID [--json]
+    python -m core.cli stop RUN_ID [--wait] [--grace-s 180]
+    python -m core.cli resume --output PATH | --from-checkpoint CKPT [--set ...]
+    python -m core.cli list [--json]
+
+A run started here shows up in the dashboard and the other way round.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from enum import IntEnum
+from pathlib import Path
+
+from core.config import RunConfig, validate_config
+from core.errors import ConfigInvalid, LaunchRefused
+
+
+class ExitStatus(IntEnum):
+    OK = 0
+    ERROR = 1
+    INVALID_INPUT = 2
+    REFUSED = 3
+    NOT_FOUND = 4
+
+
+def _workspace(args):
+    from core.workspace import Workspace
+
+    return Workspace.at(args.workspace or os.environ.get("XTTS_WORKSPACE") or Path.cwd() / "workspace")
+
+
+def _parse_sets(pairs: list[str]) -> dict:
+    values = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise ConfigInvalid([__import__("core.errors", fromlist=["FieldError"]).FieldError(
+                "--set", f"{pair!r} must look like name=value")])
+        name, value = pair.split("=", 1)
+        values[name.strip()] = value
+    return values
+
+
+def _config(args, ws) -> RunConfig:
+    raw: dict = {}
+    if args.demo or not args.config:
+        from core.demo import ensure_demo
+        from core.train_form import demo_config
+
+        raw.update(demo_config(ws, ensure_demo(ws.demo_dir)).to_dict())
+    if args.config:
+        raw.update(json.loads(Path(args.config).read_text()))
+    raw.update(_parse_sets(args.set or []))
+    return validate_config(raw)
+
+
+def _state_dict(ws, run_id: str) -> dict:
+    from core.run_state import read_run_state
+
+    state = read_run_state(ws, run_id)
+    return {"run_id": run_id, "phase": state.phase.value, "exit_code": state.exit_code, "detail": state.detail,
+            "output_path": state.record.output_path if state.record else None,
+            "step": state.status.get("step"), "total_steps": state.status.get("total_steps"),
+            "train_loss": state.status.get("train_loss"), "eval_loss": state.status.get("eval_loss"),
+            "trainer_run_folder": state.status.get("trainer_run_folder")}
+
+
+def _print(args, data, text: str) -> None:
+    print(json.dumps(data, default=str) if args.json else text)
+
+
+def cmd_start(args, ws) -> ExitStatus:
+    from core.launcher import start_run
+
+    record = start_run(ws, _config(args, ws))
+    _print(args, {"run_id": record.run_id, "pid": record.pid, "output_path": record.output_path},
+           f"started {record.run_id} (pid {record.pid}) -> {record.output_path}")
+    return ExitStatus.OK
+
+
+def cmd_resume(args, ws) -> ExitStatus:
+    from core.launcher import start_run
+    from core.resume import newest_resumable_folder
+
+    config = _config(args, ws)
+    if args.from_checkpoint:
+        record = start_run(ws, config, mode="restore", resume_from=args.from_checkpoint)
+    else:
+        output = args.output or config.output_path
+        folder = newest_resumable_folder(output)
+        if folder is None:
+            print(f"nothing to continue: {output} has no run with an intact checkpoint", file=sys.stderr)
+            return ExitStatus.NOT_FOUND
+        record = start_run(ws, config.with_changes(output_path=str(output)), mode="continue", resume_from=str(folder))
+    _print(args, {"run_id": record.run_id, "mode": record.mode, "resume_from": record.resume_from},
+           f"started {record.run_id} ({record.mode} from {record.resume_from})")
+    return ExitStatus.OK
+
+
+def cmd_status(args, ws) -> ExitStatus:
+    data = _state_dict(ws, args.run_id)
+    if data["phase"] == "unknown":
+        print(f"no such run: {args.run_id}", file=sys.stderr)
+        return ExitStatus.NOT_FOUND
+    _print(args, data, f"{data['run_id']}: {data['phase']} step {data['step']}/{data['total_steps']} {data['detail']}")
+    return ExitStatus.OK
+
+
+def cmd_stop(args, ws) -> ExitStatus:
+    from core.launcher import request_stop, wait_until_ended
+
+    outcome = request_stop(ws, args.run_id, grace_s=args.grace_s)
+    phase = wait_until_ended(ws, args.run_id, args.grace_s + 30).value if (args.wait and outcome.signalled) else None
+    _print(args, {"run_id": args.run_id, "signalled": outcome.signalled, "message": outcome.message, "phase": phase},
+           f"{args.run_id}: {outcome.message}" + (f" -> {phase}" if phase else ""))
+    return ExitStatus.OK if outcome.signalled else ExitStatus.NOT_FOUND
+
+
+def cmd_list(args, ws) -> ExitStatus:
+    from core.run_records import list_run_ids
+
+    runs = [_state_dict(ws, run_id) for run_id in list_run_ids(ws)]
+    text = "\n".join(f"{r['run_id']}  {r['phase']:<9} step {r['step']}/{r['total_steps']}  {r['output_path']}"
+                     for r in runs) or "no runs"
+    _print(args, runs, text)
+    return ExitStatus.OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m core.cli", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--workspace", help="workspace folder (default: $XTTS_WORKSPACE or ./workspace)")
+    parser.add_argument("--json", action="store_true", help="print one JSON document")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name in ("start", "resume"):
+        p = sub.add_parser(name)
+        p.add_argument("--demo", action="store_true", help="start from the demo configuration")
+        p.add_argument("--config", help="JSON file with run settings")
+        p.add_argument("--set", action="append", metavar="NAME=VALUE", help="override one setting")
+        if name == "resume":
+            p.add_argument("--output", help="output path whose newest run to continue")
+            p.add_argument("--from-checkpoint", help="start from this checkpoint's weights (step restarts at 0)")
+    p = sub.add_parser("status")
+    p.add_argument("run_id")
+    p = sub.add_parser("stop")
+    p.add_argument("run_id")
+    p.add_argument("--wait", action="store_true")
+    p.add_argument("--grace-s", type=float, default=180.0)
+    sub.add_parser("list")
+    return parser
+
+
+COMMANDS = {"start": cmd_start, "resume": cmd_resume, "status": cmd_status, "stop": cmd_stop, "list": cmd_list}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(COMMANDS[args.command](args, _workspace(args)))
+    except ConfigInvalid as exc:
+        for error in exc.errors:
+            print(f"invalid: {error}", file=sys.stderr)
+        return int(ExitStatus.INVALID_INPUT)
+    except LaunchRefused as exc:
+        print(f"refused: {exc}", file=sys.stderr)
+        return int(ExitStatus.REFUSED)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
