@@ -5,13 +5,13 @@ from core.run_records import list_run_ids, load_record
 from core.run_state import read_run_state
 from pages.common import SELECTED_RUN_KEY, workspace
 
-st.set_page_config(page_title="XTTS fine-tuning", page_icon="🎙️", layout="wide")
+st.set_page_config(page_title="XTTS fine-tuning", page_icon=":material/graphic_eq:", layout="wide")
 
 PAGES = [
-    st.Page("pages/train.py", title="Train", icon="🚀", default=True),
-    st.Page("pages/monitor.py", title="Monitor", icon="📈"),
-    st.Page("pages/disk.py", title="Disk", icon="💾"),
-    st.Page("pages/checkpoints.py", title="Checkpoints", icon="🗂️"),
+    st.Page("pages/train.py", title="Train", icon=":material/rocket_launch:", default=True),
+    st.Page("pages/monitor.py", title="Monitor", icon=":material/monitoring:"),
+    st.Page("pages/disk.py", title="Disk", icon=":material/hard_drive:"),
+    st.Page("pages/checkpoints.py", title="Checkpoints", icon=":material/inventory_2:"),
 ]
 
 

@@ -125,7 +125,12 @@ def on_download() -> None:
 
 def number_widget(name: str) -> None:
     spec = FIELD_BY_NAME[name]
-    label = f"{name} ({spec.minimum:g}-{spec.maximum:g})" if spec.minimum is not None else name
+    if spec.minimum is None:
+        label = name
+    elif spec.kind is int:
+        label = f"{name} ({int(spec.minimum):,}-{int(spec.maximum):,})"
+    else:
+        label = f"{name} ({spec.minimum:g}-{spec.maximum:g})"
     if spec.kind is bool:
         st.toggle(name, key=key(name), help=spec.help)
     elif spec.choices:
@@ -170,9 +175,9 @@ def render_actions() -> None:
     st.subheader("Run")
     st.caption(f"Device: {describe_device(dict(ws.env_overrides))}")
     cols = st.columns(3)
-    cols[0].button("Start", type="primary", on_click=on_start, use_container_width=True)
+    cols[0].button("Start", type="primary", on_click=on_start, width="stretch")
     cols[1].button("Continue newest run (keeps step and optimizer)", on_click=on_continue,
-                   use_container_width=True)
+                   width="stretch")
     with cols[2]:
         options = [str(p) for p in all_checkpoints(st.session_state[key("output_path")])]
         st.selectbox("Start from a checkpoint's weights (step restarts at 0)", options or ["(no checkpoints yet)"],
@@ -235,10 +240,11 @@ init_form()
 st.title("Train")
 for level, text in st.session_state.pop(FLASH_KEY, []):
     getattr(st, level)(text)
-st.selectbox("Preset (from the guide)", [p.name for p in PRESETS], key="cfg_preset", index=None,
-             placeholder="Choose a preset to set save frequency and checkpoints kept", on_change=on_preset)
-render_form()
-render_actions()
 selected = st.session_state.get(SELECTED_RUN_KEY) or next(iter(list_run_ids(ws)), None)
 if selected:
     render_status(selected)
+render_actions()
+st.divider()
+st.selectbox("Preset (from the guide)", [p.name for p in PRESETS], key="cfg_preset", index=None,
+             placeholder="Choose a preset to set save frequency and checkpoints kept", on_change=on_preset)
+render_form()
