@@ -30,6 +30,9 @@ FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("save_step", int, 1000, 100, 5000, "Save a checkpoint every N training steps."),
     FieldSpec("save_n_checkpoints", int, 1, 1, 10, "How many recent checkpoints the trainer keeps."),
     FieldSpec("save_checkpoints", bool, True, help="Turn periodic checkpoints on or off (the best model is always saved)."),
+    FieldSpec("keep_best_k", int, 0, 0, 20, "Also keep the K best models by eval loss in kept/ (0 = off)."),
+    FieldSpec("milestone_every_steps", int, 0, 0, 10_000_000,
+              "Also keep every checkpoint whose step is a multiple of this in kept/ (0 = off; a multiple of save_step)."),
     FieldSpec("print_step", int, 50, 1, 100000, "Print training progress to the log every N steps."),
     FieldSpec("plot_step", int, 100, 1, 100000, "Write loss points to TensorBoard every N steps."),
     FieldSpec("log_model_step", int, 100, 1, 100000, "Log model artefacts to the dashboard logger every N steps."),
@@ -60,6 +63,8 @@ class RunConfig:
     save_step: int = 1000
     save_n_checkpoints: int = 1
     save_checkpoints: bool = True
+    keep_best_k: int = 0
+    milestone_every_steps: int = 0
     print_step: int = 50
     plot_step: int = 100
     log_model_step: int = 100
@@ -186,6 +191,10 @@ def validate_config(raw: Mapping[str, Any]) -> RunConfig:
         errors.append(FieldError("run_name", "must not be empty"))
     if not errors and (any(ch in values["run_name"] for ch in "/\\") or ".." in values["run_name"]):
         errors.append(FieldError("run_name", "must not contain '/', '\\' or '..'"))
+    if not errors and values["milestone_every_steps"] % values["save_step"]:
+        errors.append(FieldError("milestone_every_steps", (
+            f"is {values['milestone_every_steps']}; it must be 0 or a multiple of save_step ({values['save_step']}), "
+            "since only saved steps can be kept")))
     if errors:
         raise ConfigInvalid(errors)
     return RunConfig(**values)

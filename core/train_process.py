@@ -15,6 +15,7 @@ from core.atomic_io import read_json, write_json_atomic
 from core.config import RunConfig
 from core.preflight import PreflightResult, checkpoint_looks_complete, preflight
 from core.ready_export import export_ready
+from core.retention import RetentionPolicy, keep_best, keep_milestone
 from core.trainer_setup import build_gpt_trainer_config, ready_dir
 
 STATUS_MIN_INTERVAL_S = 0.5
@@ -28,6 +29,7 @@ class StatusReporter:
         self.path = folder / "status.json"
         self.outcome_path = folder / "outcome.json"
         self.checked = checked
+        self.retention = RetentionPolicy(checked.config.keep_best_k, checked.config.milestone_every_steps)
         self.started_at = time.time()
         self.last_write = 0.0
         self.last_step_time: float | None = None
@@ -89,7 +91,9 @@ class StatusReporter:
         for key in ("loss", "loss_text_ce", "loss_mel_ce"):
             if f"avg_{key}" in averages:
                 self.status[f"train_{key}"] = float(averages[f"avg_{key}"])
-        if trainer.config.save_checkpoints and (trainer.total_steps_done - 1) % trainer.config.save_step == 0:
+        saved_step = trainer.total_steps_done - 1
+        if trainer.config.save_checkpoints and saved_step % trainer.config.save_step == 0:
+            keep_milestone(Path(trainer.output_path), saved_step, self.retention)
             self._files(trainer)
             self.write(force=True)
         else:
@@ -101,6 +105,8 @@ class StatusReporter:
             self.status["eval_loss"] = float(averages["avg_loss"])
         self.status["epoch"] = trainer.epochs_done + 1
         self._files(trainer)
+        best = self.status.get("best_model") or {}
+        keep_best(Path(trainer.output_path), best.get("loss"), self.retention)
         self.write(force=True)
 
     def on_keyboard_interrupt(self, trainer) -> None:

@@ -21,7 +21,8 @@ from pages.common import SELECTED_RUN_KEY, demo_assets, show_field_errors, works
 FLASH_KEY = "train_flash"
 BASE_CHOICES = ("Demo (tiny, produces noise)", "XTTS v2 (downloaded into the workspace)", "Local folder")
 GROUPS = {
-    "Checkpoints": ("save_step", "save_n_checkpoints", "save_checkpoints", "save_best_after"),
+    "Checkpoints": ("save_step", "save_n_checkpoints", "save_checkpoints", "save_best_after", "keep_best_k",
+                    "milestone_every_steps"),
     "Logging": ("print_step", "plot_step", "log_model_step"),
     "Training": ("epochs", "batch_size", "grad_accum_steps", "learning_rate", "max_audio_length_s",
                  "language", "seed", "num_loader_workers", "mixed_precision", "run_name"),
