@@ -20,8 +20,9 @@ import torch
 from core.checkpoint_files import CheckpointError, CheckpointInfo, Integrity, read_checkpoint_info
 
 ProgressCallback = Callable[[int, int], None]  # (bytes_done, bytes_total)
-# Large enough that per-call overhead vanishes, small enough for a lively progress bar.
-COPY_CHUNK_BYTES = 64 * 1024 * 1024
+# Per-call costs of copy_file_range showed up at 64 MiB (5.6 GB copies ran ~20% slower than cp,
+# which copies in one call); 512 MiB matches cp and still moves a progress bar about every 0.3 s.
+COPY_CHUNK_BYTES = 512 * 1024 * 1024
 _TEMP_NAME = re.compile(r"^\.(?P<name>.+)\.partial-(?P<pid>\d+)$")
 
 

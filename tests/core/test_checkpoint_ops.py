@@ -25,7 +25,7 @@ from core.checkpoint_ops import (
     promote,
     resize_text_vocab,
 )
-from test_checkpoint_files import VOCAB, WIDTH, age, make_checkpoint, save_checkpoint
+from tests.core.test_checkpoint_files import VOCAB, WIDTH, age, make_checkpoint, save_checkpoint
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
