@@ -36,6 +36,14 @@ def run_picker() -> None:
     st.session_state[SELECTED_RUN_KEY] = st.session_state["run_picker"]
 
 
+def keep_form_state() -> None:
+    """Streamlit drops a widget's state when a page without that widget runs; re-assigning the
+    values makes them plain session state, so the Train form survives a visit to another page."""
+    for key in [k for k in st.session_state if str(k).startswith(("cfg_", "gal_", "mon_", "disk_"))]:
+        st.session_state[key] = st.session_state[key]
+
+
+keep_form_state()
 navigation = st.navigation(PAGES)
 run_picker()
 navigation.run()

@@ -305,7 +305,10 @@ def _pid_alive(pid: int) -> bool:
 def resize_text_vocab(
     state_dict: dict[str, torch.Tensor], new_vocab_size: int, *, generator: torch.Generator | None = None
 ) -> tuple[dict[str, torch.Tensor], VocabResizeReport]:
-    """Grow the GPT text embedding and text head to new_vocab_size rows, as coqui's GPTTrainer does.
+    """Resize the GPT text embedding and text head to new_vocab_size rows.
+
+    Growing mirrors coqui's GPTTrainer; shrinking (a checkpoint trained with a larger, extended
+    vocabulary loaded with a smaller vocab.json) keeps the first rows and the start token's row.
 
     Mirrors the "num_new_tokens" block of TTS/tts/layers/xtts/trainer/gpt_trainer.py: new rows are
     random (bias rows zero) and the last row, the start-text token, is also copied to the new end,
@@ -317,14 +320,23 @@ def resize_text_vocab(
         raise CheckpointError("The state dict has no gpt.text_embedding.weight.", "Pass an XTTS model state dict.")
     emb_key, head_w_key, head_b_key = (f"{prefix}{k}" for k in ("text_embedding.weight", "text_head.weight", "text_head.bias"))
     old = state_dict[emb_key].shape[0]
-    if new_vocab_size < old:
-        raise VocabShrinkError(
-            f"The new vocabulary ({new_vocab_size}) is smaller than the checkpoint's ({old}).",
-            "Use a vocab.json that extends the original one; tokens can only be added.",
-        )
     report = VocabResizeReport(prefix, old, new_vocab_size, new_vocab_size - old)
     if new_vocab_size == old:
         return dict(state_dict), report
+    if new_vocab_size < 2:
+        raise VocabShrinkError(f"A text vocabulary of {new_vocab_size} tokens is too small.",
+                               "Use the vocab.json the checkpoint was trained with.")
+    if new_vocab_size < old:
+        # The vocab.json in use has fewer tokens than the checkpoint (trained with an extended one):
+        # drop the rows it cannot address, keeping the start token's row at the new end.
+        def shrink(t: torch.Tensor) -> torch.Tensor:
+            return torch.cat([t[: new_vocab_size - 1], t[-1:]], dim=0)
+
+        out = dict(state_dict)
+        for key in (emb_key, head_w_key, head_b_key):
+            if key in state_dict:
+                out[key] = shrink(state_dict[key])
+        return out, report
 
     def grow(t: torch.Tensor, new_rows: torch.Tensor) -> torch.Tensor:
         # dtype follows the checkpoint (coqui's float32 randn would upcast a half-precision one).

@@ -196,7 +196,7 @@ def estimate_checkpoint_sizes(spec: ArchitectureSpec, config: RunConfig = RunCon
     `step` sizes the pickled step number (a few bytes).
     """
     import torch
-    from trainer.trainer_utils import get_optimizer, get_scheduler
+    from trainer.trainer_utils import get_scheduler
 
     with tempfile.TemporaryDirectory(prefix="diskplan-") as tmp:
         standin = _write_standins(Path(tmp), spec)
@@ -219,11 +219,13 @@ def estimate_checkpoint_sizes(spec: ArchitectureSpec, config: RunConfig = RunCon
     optimizer_state = optimizer.state_dict()
     opt_tensors = [t for s in optimizer_state["state"].values() for t in s.values()]
     common = {"config": gpt_config.to_dict(), "scheduler": [scheduler.state_dict()], "scaler": None,
-              "step": step, "epoch": max(0, step - 1), "date": "September 30, 2026"}
-    loss = {"train_loss": 1.0, "eval_loss": 1.0}
+              "step": step, "epoch": 1000, "date": "September 30, 2026"}  # widest date
+    # Periodic checkpoints are written mid-epoch, before any eval: their eval_loss is None.
     checkpoint = {"config": common["config"], "model": model_state, "optimizer": [optimizer_state],
-                  **{k: v for k, v in common.items() if k != "config"}, "model_loss": loss}
+                  **{k: v for k, v in common.items() if k != "config"},
+                  "model_loss": {"train_loss": 1.0, "eval_loss": None}}
     checkpoint_bytes = saved_file_bytes(checkpoint)
+    best_bytes = saved_file_bytes({**checkpoint, "model_loss": {"train_loss": 1.0, "eval_loss": 1.0}})
     # optimize() keeps every key but "optimizer" and drops model keys mentioning "dvae".
     kept_model = {k: v for k, v in model_state.items() if "dvae" not in k}
     optimized = {k: v for k, v in checkpoint.items() if k not in ("optimizer", "model")}
@@ -233,7 +235,7 @@ def estimate_checkpoint_sizes(spec: ArchitectureSpec, config: RunConfig = RunCon
     opt_bytes = _unique_bytes(opt_tensors)
     groups = _group_bytes(model_state)
     return CheckpointSizes(
-        checkpoint_bytes=checkpoint_bytes, best_copy_bytes=checkpoint_bytes, model_state_bytes=model_bytes,
+        checkpoint_bytes=checkpoint_bytes, best_copy_bytes=best_bytes, model_state_bytes=model_bytes,
         optimizer_state_bytes=opt_bytes, dvae_state_bytes=dvae_bytes,
         optimized_model_bytes=saved_file_bytes(optimized), trainable_params=sum(p.numel() for p in params),
         tensor_records=len(materialize.storages) + len(params),  # + one `step` tensor per parameter

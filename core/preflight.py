@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,11 +39,12 @@ class PreflightResult:
 
 
 def checkpoint_looks_complete(path: Path) -> bool:
-    """Cheap integrity check: torch checkpoints are zip files whose directory is at the end."""
+    """Complete and readable with weights-only loading (zip directory, records, data.pkl)."""
+    from core.checkpoint_files import CheckpointError, read_checkpoint_info
+
     try:
-        with zipfile.ZipFile(path) as archive:
-            return any(name.endswith("data.pkl") for name in archive.namelist())
-    except (OSError, zipfile.BadZipFile, ValueError):
+        return read_checkpoint_info(path).is_complete
+    except (CheckpointError, OSError):
         return False
 
 

@@ -15,6 +15,7 @@ from core.atomic_io import read_json, write_json_atomic
 from core.config import RunConfig
 from core.preflight import PreflightResult, checkpoint_looks_complete, preflight
 from core.ready_export import export_ready
+from core.start_weights import load_resized, needs_resize
 from core.retention import RetentionPolicy, keep_best, keep_milestone
 from core.trainer_setup import build_gpt_trainer_config, ready_dir
 
@@ -163,7 +164,19 @@ def train(folder: Path, reporter_box: list) -> int:
 
     config = checked.config
     gpt_config = build_gpt_trainer_config(config, checked.base, launch["trainer_run_name"])
-    model = GPTTrainer.init_from_config(gpt_config)
+    start = gpt_config.model_args.xtts_checkpoint
+    have, want = needs_resize(Path(start), Path(gpt_config.model_args.tokenizer_file)) if start else (None, 0)
+    if have is not None and have != want:
+        # GPTTrainer would fail on the size mismatch: build without weights, load them resized,
+        # then put the path back so the trainer's config.json still names the real start.
+        gpt_config.model_args.xtts_checkpoint = ""
+        model = GPTTrainer.init_from_config(gpt_config)
+        note = load_resized(model, Path(start))
+        gpt_config.model_args.xtts_checkpoint = start
+        reporter.status["adjustments"].append(note)
+        print(f" > NOTE: {note}", flush=True)
+    else:
+        model = GPTTrainer.init_from_config(gpt_config)
     args = TrainerArgs(restore_path=launch["resume_from"] if launch["mode"] == "restore" else None,
                        continue_path=launch["resume_from"] if launch["mode"] == "continue" else "",
                        skip_train_epoch=False, start_with_eval=False, grad_accum_steps=config.grad_accum_steps)

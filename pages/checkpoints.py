@@ -1,5 +1,152 @@
-"""Checkpoints: filled in by its own issue."""
+"""Checkpoints: every checkpoint of every run; promote, export ready/, optimize, resume from, clean up."""
+from __future__ import annotations
+
+from pathlib import Path
+
 import streamlit as st
 
+from core.checkpoint_files import CheckpointError
+from core.checkpoint_ops import delete_checkpoints, optimize, promote
+from core.errors import ConfigInvalid
+from core.gallery import GalleryEntry, default_promote_target, describe_age, export_ready_from, gallery
+from pages.common import human_bytes, workspace
+
+FLASH_KEY = "gallery_flash"
+ws = workspace()
+
+
+def flash(level: str, text: str) -> None:
+    st.session_state.setdefault(FLASH_KEY, []).append((level, text))
+
+
+def entry_label(entry: GalleryEntry) -> str:
+    info = entry.info
+    step = f"step {info.step}" if info.step is not None else "no step"
+    star = " ★ best" if entry.is_best else ""
+    return f"{entry.run_id or 'custom'} · {info.path.name} · {step}{star} · {info.integrity.value}"
+
+
+def table_rows(entries: list[GalleryEntry]) -> list[dict]:
+    return [{
+        "run": e.run_id or "-", "file": e.info.path.name, "where": e.location, "kind": e.info.kind.value,
+        "step": e.info.step, "epoch": e.info.epoch, "date": describe_age(e.info.mtime_s),
+        "train loss": e.info.train_loss, "eval loss": e.info.eval_loss, "size MB": round(e.info.size_bytes / 1e6, 1),
+        "integrity": e.info.integrity.value, "optimizer": e.info.has_optimizer, "dvae": e.info.has_dvae,
+        "text vocab": e.info.text_vocab_size, "best": e.is_best, "protected": e.protected, "path": str(e.info.path),
+    } for e in entries]
+
+
+def on_promote(source: str, target: str) -> None:
+    bar = st.progress(0.0, text="Promoting...")
+    try:
+        result = promote(Path(source), Path(target), overwrite=st.session_state.get("gal_overwrite", False),
+                         progress=lambda done, total: bar.progress(done / max(total, 1), text=f"{human_bytes(done)} / {human_bytes(total)}"))
+    except (CheckpointError, OSError) as exc:
+        flash("error", f"Not promoted: {exc}")
+        return
+    backup = f" The previous file was kept as {result.backup.name}." if result.backup else ""
+    flash("success", f"Promoted to {result.target} ({human_bytes(result.bytes_copied)}).{backup}")
+    st.session_state["gal_last_promoted"] = str(result.target)
+
+
+def on_use_as_custom(path: str) -> None:
+    st.session_state["cfg_custom_model_path"] = path
+    flash("success", f"{Path(path).name} is now the custom base model on the Train page.")
+
+
+def on_use_as_resume(path: str) -> None:
+    st.session_state["cfg_restore_checkpoint"] = path
+    flash("success", f"{Path(path).name} is the checkpoint to start from on the Train page (weights only).")
+
+
+def on_export(run_id: str, source: str, folder: str) -> None:
+    try:
+        bundle = export_ready_from(ws, run_id, Path(source), Path(folder) if folder else None)
+    except (ConfigInvalid, CheckpointError, OSError, ValueError) as exc:
+        flash("error", f"Not exported: {exc}")
+        return
+    flash("success", f"ready/ written to {bundle.folder}: {', '.join(p.name for p in bundle.files)}")
+
+
+def on_optimize(source: str, target: str) -> None:
+    try:
+        result = optimize(Path(source), Path(target), overwrite=st.session_state.get("gal_opt_overwrite", False),
+                          delete_source=st.session_state.get("gal_opt_delete", False))
+    except (CheckpointError, OSError) as exc:
+        flash("error", f"Not optimized: {exc}")
+        return
+    flash("success", f"Optimized {Path(source).name} -> {result.target}: {human_bytes(result.bytes_before)} -> "
+                     f"{human_bytes(result.bytes_after)}, {human_bytes(result.bytes_saved)} saved.")
+
+
+def on_delete(paths: list[str], protected: list[str]) -> None:
+    try:
+        freed = delete_checkpoints([Path(p) for p in paths], protected={Path(p) for p in protected})
+    except CheckpointError as exc:
+        flash("error", f"Nothing deleted: {exc}")
+        return
+    flash("success", f"Deleted {len(paths)} file(s), {human_bytes(freed)} freed.")
+    st.session_state["gal_delete"] = []
+
+
+def render_actions(entries: list[GalleryEntry]) -> None:
+    usable = [e for e in entries if e.info.is_complete]
+    if not usable:
+        st.info("No complete checkpoint to act on yet.")
+        return
+    by_label = {entry_label(e): e for e in usable}
+    choice = by_label[st.selectbox("Checkpoint", list(by_label), key="gal_choice")]
+    source = str(choice.path)
+    promote_tab, export_tab, optimize_tab, resume_tab = st.tabs(["Promote", "Export ready/", "Optimize", "Resume / fine-tune"])
+    with promote_tab:
+        target = st.text_input("Custom model path", value=str(default_promote_target(ws, choice)), key=f"gal_target_{source}")
+        st.checkbox("Replace an existing file (the old one is kept as a timestamped backup)", key="gal_overwrite")
+        st.button("Promote", on_click=on_promote, args=(source, target), type="primary")
+        last = st.session_state.get("gal_last_promoted")
+        if last:
+            st.button(f"Use {Path(last).name} as the custom base model", on_click=on_use_as_custom, args=(last,))
+    with export_tab:
+        folder = st.text_input("ready/ folder (empty: the run's <output>/ready)", key="gal_ready_folder")
+        st.button("Export ready/", on_click=on_export, args=(choice.run_id, source, folder), disabled=choice.run_id is None)
+    with optimize_tab:
+        target = st.text_input("Optimized model path", value=str(choice.path.parent / "model.pth")
+                               if choice.location == "ready" else str(choice.path.with_name(f"{choice.path.stem}-optimized.pth")),
+                               key=f"gal_opt_target_{source}")
+        st.caption(f"Drops the optimizer state ({human_bytes(choice.info.optimizer_bytes)}) and DVAE weights "
+                   f"({human_bytes(choice.info.dvae_bytes)}), as the guide's Step 2.5.")
+        st.checkbox("Replace an existing file", key="gal_opt_overwrite")
+        st.checkbox("Delete the unoptimized file afterwards", key="gal_opt_delete")
+        st.button("Optimize", on_click=on_optimize, args=(source, target))
+    with resume_tab:
+        st.button("Fine-tune from it (custom base model)", on_click=on_use_as_custom, args=(source,))
+        st.button("Start a new run from its weights (step restarts at 0)", on_click=on_use_as_resume, args=(source,))
+
+
+def render_cleanup(entries: list[GalleryEntry]) -> None:
+    st.subheader("Clean up")
+    deletable = {entry_label(e): e for e in entries if not e.protected}
+    chosen = st.multiselect("Delete these files", list(deletable), key="gal_delete")
+    freed = sum(deletable[c].info.size_bytes for c in chosen)
+    st.caption(f"Frees about {human_bytes(freed)}. The running run's newest checkpoint and best model are protected.")
+    st.button("Delete selected", on_click=on_delete, args=([str(deletable[c].path) for c in chosen],
+                                                           [str(e.path) for e in entries if e.protected]),
+              disabled=not chosen)
+
+
 st.title("Checkpoints")
-st.info("This page is not built yet.")
+for level, text in st.session_state.pop(FLASH_KEY, []):
+    getattr(st, level)(text)
+entries = gallery(ws)
+if not entries:
+    st.info("No checkpoints yet: start a run on the Train page.")
+else:
+    st.caption(f"{len(entries)} files, {human_bytes(sum(e.info.size_bytes for e in entries))} in all.")
+    cols = st.columns(3)
+    runs = cols[0].multiselect("Runs", sorted({e.run_id or "custom" for e in entries}), key="gal_runs")
+    kinds = cols[1].multiselect("Kinds", sorted({e.info.kind.value for e in entries}), key="gal_kinds")
+    states = cols[2].multiselect("Integrity", sorted({e.info.integrity.value for e in entries}), key="gal_states")
+    shown = [e for e in entries if (not runs or (e.run_id or "custom") in runs)
+             and (not kinds or e.info.kind.value in kinds) and (not states or e.info.integrity.value in states)]
+    st.dataframe(table_rows(shown), hide_index=True, width="stretch")
+    render_actions(shown)
+    render_cleanup(shown)

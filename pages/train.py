@@ -11,6 +11,7 @@ from core.config import FIELD_BY_NAME, FIELDS, PRESETS, apply_preset, validate_c
 from core.demo import NOISE_NOTICE
 from core.devices import describe_device
 from core.errors import ConfigInvalid, LaunchRefused
+from core.gallery import custom_models_dir
 from core.launcher import request_stop, start_run
 from core.resume import all_checkpoints, newest_resumable_folder
 from core.run_records import list_run_ids
@@ -38,13 +39,15 @@ def key(name: str) -> str:
 
 
 def init_form() -> None:
-    if "cfg_initialised" in st.session_state:
-        return
+    """Demo defaults for every field not set yet (the gallery may have set some already)."""
     for name, value in demo_config(ws, demo).to_dict().items():
-        st.session_state[key(name)] = value
-    st.session_state["cfg_base_choice"] = BASE_CHOICES[0]
-    st.session_state["cfg_local_base"] = ""
-    st.session_state["cfg_initialised"] = True
+        st.session_state.setdefault(key(name), value)
+    st.session_state.setdefault("cfg_base_choice", BASE_CHOICES[0])
+    st.session_state.setdefault("cfg_local_base", "")
+
+
+def on_pick_custom() -> None:
+    st.session_state[key("custom_model_path")] = st.session_state["cfg_pick_custom"]
 
 
 def flash(level: str, text: str) -> None:
@@ -160,6 +163,10 @@ def render_form() -> None:
     else:
         st.text_input("Local base model folder (model.pth, config.json, vocab.json, dvae.pth, mel_stats.pth)",
                       key="cfg_local_base")
+    promoted = sorted(str(p) for p in custom_models_dir(ws).glob("*.pth")) if custom_models_dir(ws).is_dir() else []
+    if promoted:
+        st.selectbox("Promoted models (sets custom_model_path)", promoted, index=None, key="cfg_pick_custom",
+                     on_change=on_pick_custom, placeholder="Choose a model promoted on the Checkpoints page")
     cols = st.columns(2)
     for index, name in enumerate(PATH_WIDGETS):
         with cols[index % 2]:

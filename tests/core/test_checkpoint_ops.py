@@ -208,6 +208,13 @@ def test_resize_text_vocab_matches_coqui(prefix):
     assert model[prefix + "text_embedding.weight"].shape[0] == VOCAB  # input untouched
 
 
-def test_resize_text_vocab_refuses_to_shrink():
-    with pytest.raises(VocabShrinkError, match="extends"):
-        resize_text_vocab(make_checkpoint()["model"], VOCAB - 1)
+def test_resize_text_vocab_shrinks_keeping_the_start_token_row():
+    state = make_checkpoint()["model"]
+    prefix = "xtts.gpt." if "xtts.gpt.text_embedding.weight" in state else "gpt."
+    emb = state[f"{prefix}text_embedding.weight"]
+    out, report = resize_text_vocab(state, VOCAB - 3)
+    small = out[f"{prefix}text_embedding.weight"]
+    assert small.shape[0] == VOCAB - 3 and report.added_rows == -3
+    assert torch.equal(small[:-1], emb[: VOCAB - 4]) and torch.equal(small[-1], emb[-1])
+    with pytest.raises(VocabShrinkError):
+        resize_text_vocab(state, 1)

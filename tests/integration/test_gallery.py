@@ -1,0 +1,88 @@
+"""The gallery and its actions on real checkpoints of the shared demo run."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+
+from core.checkpoint_files import Integrity, read_checkpoint_info
+from core.checkpoint_ops import CheckpointIncompleteError, TargetExistsError, optimize, promote
+from core.gallery import export_ready_from, gallery, protected_paths
+
+
+def test_gallery_lists_every_checkpoint_with_metadata_matching_the_trainer(demo_run):
+    entries = {e.path: e for e in gallery(demo_run.ws)}
+    folder = demo_run.run_folder
+    for name, step in (("checkpoint_100.pth", 100), ("checkpoint_200.pth", 200), ("best_model_240.pth", 240)):
+        info = entries[folder / name].info
+        assert info.step == step and info.integrity is Integrity.COMPLETE
+        assert info.has_optimizer and info.has_dvae and info.text_vocab_size == 37
+        assert entries[folder / name].run_id == demo_run.record.run_id
+    best = entries[folder / "best_model.pth"]
+    status_best = demo_run.state.status["best_model"]
+    assert best.is_best and best.info.step == status_best["step"]
+    assert best.info.eval_loss == pytest.approx(status_best["loss"])
+    log = (folder / "trainer_0_log.txt").read_text()
+    assert f"> BEST MODEL : {folder / 'best_model_240.pth'}" in log
+    assert f"> CHECKPOINT : {folder / 'checkpoint_200.pth'}" in log
+    ready = Path(demo_run.config.output_path) / "ready" / "unoptimize_model.pth"
+    assert entries[ready].location == "ready"
+    assert protected_paths(demo_run.ws) == set()  # the run has finished: nothing protected
+
+
+def test_optimized_model_has_no_optimizer_or_dvae_and_loads_into_xtts(demo_run, tmp_path):
+    source = demo_run.run_folder / "best_model.pth"
+    result = optimize(source, tmp_path / "model.pth")
+    assert result.bytes_saved > 0 and source.is_file()
+    state = torch.load(result.target, weights_only=True, map_location="cpu")
+    assert "optimizer" not in state and not [k for k in state["model"] if "dvae" in k]
+    from TTS.tts.configs.xtts_config import XttsConfig
+    from TTS.tts.models.xtts import Xtts
+
+    ready = Path(demo_run.config.output_path) / "ready"
+    config = XttsConfig()
+    config.load_json(str(ready / "config.json"))
+    model = Xtts.init_from_config(config)
+    model.load_checkpoint(config, checkpoint_path=str(result.target), vocab_path=str(ready / "vocab.json"),
+                          eval=True, strict=True)
+    assert model.gpt.text_embedding.weight.shape[0] == 37
+
+
+def test_promote_refuses_a_truncated_source_and_an_existing_target(demo_run, tmp_path):
+    good = demo_run.run_folder / "checkpoint_200.pth"
+    cut = tmp_path / "checkpoint_300.pth"
+    cut.write_bytes(good.read_bytes()[: good.stat().st_size - 1000])
+    with pytest.raises(CheckpointIncompleteError):
+        promote(cut, tmp_path / "custom" / "a.pth")
+    assert not (tmp_path / "custom" / "a.pth").exists()
+    target = tmp_path / "custom" / "b.pth"
+    promote(good, target)
+    with pytest.raises(TargetExistsError):
+        promote(demo_run.run_folder / "checkpoint_100.pth", target)
+    assert read_checkpoint_info(target).step == 200
+    replaced = promote(demo_run.run_folder / "checkpoint_100.pth", target, overwrite=True)
+    assert read_checkpoint_info(target).step == 100 and read_checkpoint_info(replaced.backup).step == 200
+
+
+def test_export_ready_from_any_checkpoint(demo_run, tmp_path):
+    bundle = export_ready_from(demo_run.ws, demo_run.record.run_id, demo_run.run_folder / "checkpoint_100.pth",
+                               tmp_path / "ready")
+    assert sorted(p.name for p in bundle.files) == ["config.json", "reference.wav", "unoptimize_model.pth", "vocab.json"]
+    assert read_checkpoint_info(tmp_path / "ready" / "unoptimize_model.pth").step == 100
+
+
+def test_checkpoints_page_lists_and_promotes(demo_run, page, tmp_path):
+    at = page("pages/checkpoints.py", root=demo_run.ws.root).run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert {"checkpoint_100.pth", "checkpoint_200.pth", "best_model.pth"} <= set(table["file"])
+    target = tmp_path / "promoted.pth"
+    promote_box = next(t for t in at.text_input if t.label == "Custom model path")
+    promote_box.input(str(target)).run()
+    next(b for b in at.button if b.label == "Promote").click().run()
+    assert target.is_file(), [e.value for e in at.error]
+    assert any("Promoted to" in s.value for s in at.success)
+    next(b for b in at.button if b.label.startswith("Use promoted.pth")).click().run()
+    assert at.session_state["cfg_custom_model_path"] == str(target)
