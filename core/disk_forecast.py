@@ -61,6 +61,8 @@ class SaveSchedule:
     save_checkpoints: bool = True
     save_best_after: int = 0
     interrupt_at_step: int | None = None  # SIGINT while this batch runs (None: runs to the end)
+    keep_best_k: int = 0  # our retention (core.retention): best models kept in kept/
+    milestone_every_steps: int = 0  # our retention: checkpoints at these steps kept in kept/
 
     @property
     def total_steps(self) -> int:
@@ -121,14 +123,27 @@ class _Disk:
         self.files: dict[str, int] = {}
         self.points: list[TimelinePoint] = []
         self.logs = logs
+        # Files hard-linked into kept/ by core.retention: deleting the original frees nothing.
+        self.links: set[str] = set()
 
     def change(self, step: int, event: str, add: dict[str, int] = {}, remove: tuple[str, ...] = ()) -> None:  # noqa: B006
         self.files.update(add)
         for name in remove:
-            self.files.pop(name, None)
+            if name in self.links and name in self.files:
+                self.links.discard(name)
+                self.files[f"kept/{name}"] = self.files.pop(name)
+            else:
+                self.files.pop(name, None)
         ckpts = sum(1 for n in self.files if n.startswith("checkpoint_"))
         bests = sum(1 for n in self.files if n.startswith("best_model"))
         self.points.append(TimelinePoint(step, sum(self.files.values()) + self.logs(step), event, ckpts, bests))
+
+    def drop_link(self, step: int, name: str) -> None:
+        """Retention lets go of a kept file: bytes are freed only if the original is gone too."""
+        if name in self.links:
+            self.links.discard(name)
+        else:
+            self.change(step, f"retention deleted kept/{name}", remove=(f"kept/{name}",))
 
     def steps_of(self, prefix: str) -> tuple[int, ...]:
         return tuple(int(n[len(prefix):-4]) for n in self.files if n.startswith(prefix) and n[len(prefix):-4].isdigit())
@@ -143,15 +158,24 @@ def simulate_saves(schedule: SaveSchedule, sizes: FileSizes, *, retention: Reten
     # At a step that is both an epoch end and a multiple of save_step the best save comes first:
     # it runs after the epoch, the checkpoint inside the next epoch's first batch.
     events = sorted([(s, 0, "best") for s in schedule.best_steps()] + [(s, 1, "checkpoint") for s in schedule.checkpoint_steps()])
+    kept_best: list[int] = []
     for step, _, kind in events:
         if kind == "checkpoint":
             _save_checkpoint(disk, step, sizes, retention)
+            if schedule.milestone_every_steps and step % schedule.milestone_every_steps == 0:
+                disk.links.add(f"checkpoint_{step}.pth")
         else:
             name = f"best_model_{step}.pth"
             disk.change(step, f"wrote {name}", {name: sizes.best_copy_bytes})
             gone = retention.best_to_delete(disk.steps_of("best_model_"), step)
             disk.change(step, "deleted older best models", remove=(*(f"best_model_{s}.pth" for s in gone), "best_model.pth"))
             disk.change(step, "copied best_model.pth", {"best_model.pth": sizes.best_copy_bytes})
+            if schedule.keep_best_k:
+                # Worst case, every best save improves the loss, so the K kept are the newest K.
+                disk.links.add(name)
+                kept_best.append(step)
+                while len(kept_best) > schedule.keep_best_k:
+                    disk.drop_link(step, f"best_model_{kept_best.pop(0)}.pth")
     exported = False
     if schedule.interrupt_at_step is not None:
         _save_checkpoint(disk, schedule.interrupt_at_step, sizes, retention, "SIGINT: ")

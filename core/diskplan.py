@@ -104,7 +104,8 @@ def plan_for_run(config: RunConfig, *, base: BaseModelFiles | None, steps_per_ep
         optimized_bytes=sizes.optimized_model_bytes + ((best - sizes.best_copy_bytes) if best else 0),
         ready_small_files=ready_small_files(base, config, train), checkpoint_breakdown=_breakdown(sizes, checkpoint))
     schedule = SaveSchedule(steps_per_epoch_, config.epochs, config.save_step, config.save_n_checkpoints,
-                            config.save_checkpoints, config.save_best_after, interrupt_at_step)
+                            config.save_checkpoints, config.save_best_after, interrupt_at_step,
+                            config.keep_best_k, config.milestone_every_steps)
     return plan_disk(DiskInputs(
         schedule, file_sizes, output_path=config.output_path or ".", base_model_files=base_model_files(base),
         base_needs_download=base is None, optimize_ready=optimize_ready, print_step=config.print_step,

@@ -197,3 +197,15 @@ def test_forecast_matches_a_real_demo_run(demo_run):
     with_measured = plan_for_run(config, base=base, steps_per_epoch_=spe, train=train, free_bytes=10**12)
     assert with_measured.checkpoint_source == "measured"
     assert abs(with_measured.measured_checkpoint_bytes - with_measured.estimated_checkpoint_bytes) <= 64
+
+
+def test_retention_keeps_milestones_and_best_k_in_the_forecast():
+    from core.disk_forecast import FileSizes, SaveSchedule, simulate_saves
+
+    sizes = FileSizes(checkpoint_bytes=100, best_copy_bytes=100, unoptimized_bytes=100, optimized_bytes=50)
+    plain = simulate_saves(SaveSchedule(60, 4, 100, 1), sizes, print_step=10**9, plot_step=10**9)
+    kept = simulate_saves(SaveSchedule(60, 4, 100, 1, keep_best_k=2, milestone_every_steps=100), sizes,
+                          print_step=10**9, plot_step=10**9)
+    # Plain: checkpoint_200, best_model_240, best_model.pth, ready/ copy.
+    # Kept adds checkpoint_100 (pruned by the trainer, alive in kept/) and best_model_180 (kept best K=2).
+    assert kept.final.bytes_on_disk - plain.final.bytes_on_disk == 200

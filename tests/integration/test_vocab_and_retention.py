@@ -89,3 +89,17 @@ def test_retention_keeps_milestones_and_best_k_during_a_real_run(demo_run, tmp_p
     assert kept == sorted(["checkpoint_100.pth", "checkpoint_200.pth", *best_kept])
     assert all(read_checkpoint_info(folder / "kept" / name).is_complete for name in kept)
     assert read_checkpoint_info(folder / "kept" / "checkpoint_100.pth").step == 100
+    # The disk planner forecasts what retention keeps (hard links counted once, as the disk does).
+    from core.diskplan import plan_for_run
+    from core.preflight import preflight
+
+    checked = preflight(config)
+    plan = plan_for_run(config, base=checked.base, steps_per_epoch_=checked.steps_per_epoch, train=checked.train,
+                        use_measured=False)
+    inodes = {}
+    for path in Path(config.output_path).rglob("*"):
+        if path.is_file() and not path.name.startswith("."):
+            stat = path.stat()
+            inodes[(stat.st_dev, stat.st_ino)] = stat.st_size
+    measured = sum(inodes.values())
+    assert abs(plan.final_bytes - measured) / measured < 0.01, (plan.final_bytes, measured)
