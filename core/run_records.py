@@ -109,6 +109,6 @@ def last_log_lines(ws: Workspace, run_id: str, count: int = 20, max_bytes: int =
             data = handle.read()
     except OSError:
         return []
-    from core.text import strip_ansi
+    from core.log_tail import strip_ansi
 
     return [strip_ansi(line) for line in data.decode("utf-8", "replace").splitlines()[-count:]]

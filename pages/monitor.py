@@ -1,5 +1,182 @@
-"""Monitor: filled in by its own issue."""
+"""Monitor: live log, checkpoint events, loss curves from TensorBoard event files, progress, system load."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import plotly.graph_objects as go
 import streamlit as st
 
+from core.curves import CHART_TAGS, X_MODES, chart_curves
+from core.events import RunEventReader
+from core.log_tail import EventKind, LogFilter, LogTail
+from core.run_records import list_run_ids, log_path
+from core.run_state import RunState, read_run_state
+from core.system_monitor import system_load
+from core.tensorboard_launcher import ensure_tensorboard
+from pages.common import SELECTED_RUN_KEY, human_bytes, workspace
+
+ws = workspace()
+LOG_FILTERS = {"all": LogFilter.ALL, "warnings and errors": LogFilter.WARNINGS, "checkpoint events": LogFilter.CHECKPOINTS}
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def event_reader(run_folder: str) -> RunEventReader:
+    """One incremental reader per run folder, shared by every browser session (it is thread-safe)."""
+    return RunEventReader(run_folder)
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def log_tail(path: str) -> LogTail:
+    return LogTail(path)
+
+
+def run_folder(state: RunState) -> str | None:
+    return state.status.get("trainer_run_folder")
+
+
+def format_duration(seconds: float | None) -> str:
+    if seconds is None or seconds < 0:
+        return "-"
+    return time.strftime("%H:%M:%S", time.gmtime(seconds)) if seconds < 86400 else f"{seconds / 86400:.1f} days"
+
+
+def render_progress(state: RunState) -> None:
+    status = state.status
+    step, total = status.get("step", 0), status.get("total_steps") or 0
+    st.markdown(f"**{state.run_id}** — {state.phase.value}. {state.detail}")
+    if total:
+        st.progress(min(1.0, step / total), text=f"step {step} / {total} · epoch {status.get('epoch', 0)} / {status.get('total_epochs')}")
+    sps = status.get("sec_per_step")
+    started = status.get("started_at")
+    end = status.get("updated_at") if not state.phase.is_live else time.time()
+    cols = st.columns(4)
+    cols[0].metric("steps / s", f"{1 / sps:.2f}" if sps else "-")
+    cols[1].metric("elapsed", format_duration(end - started if started and end else None))
+    cols[2].metric("ETA", format_duration((total - step) * sps) if (sps and total and state.phase.is_live) else "-")
+    cols[3].metric("device", status.get("device", "-"))
+
+
+def render_system(state: RunState) -> None:
+    load = system_load(state.record.output_path if state.record else None)
+    cols = st.columns(4)
+    if load.gpus:
+        gpu = load.gpus[0]
+        cols[0].metric(f"GPU {gpu.index}", f"{gpu.utilisation_pct:.0f}%",
+                       f"{human_bytes(gpu.memory_used_bytes)} / {human_bytes(gpu.memory_total_bytes)}", delta_color="off")
+    else:
+        cols[0].metric("GPU", "no GPU")
+    cols[1].metric("CPU", f"{load.cpu_pct:.0f}%")
+    cols[2].metric("RAM", human_bytes(load.ram_used_bytes), f"of {human_bytes(load.ram_total_bytes)}", delta_color="off")
+    cols[3].metric("free disk (output)", human_bytes(load.disk_free_bytes))
+
+
+def render_log(state: RunState) -> list:
+    path = log_path(ws, state.run_id)
+    tail = log_tail(str(path))
+    tail.refresh()
+    which = st.radio("Log filter", list(LOG_FILTERS), horizontal=True, key="mon_log_filter")
+    lines = tail.lines(LOG_FILTERS[which])[-200:]
+    if tail.missing:
+        st.warning("The log file is gone (deleted or rotated away).")
+    st.code("\n".join(lines) or "(no lines yet)", language=None, height=320)
+    if path.is_file():
+        st.download_button("Download full log", data=lambda: path.read_bytes(), file_name=f"{state.run_id}.log",
+                           key=f"mon_download_{state.run_id}")
+    return tail.events()
+
+
+def render_events(events: list) -> None:
+    if not events:
+        st.caption("No checkpoint or best-model events yet.")
+        return
+    rows = [{"time": time.strftime("%H:%M:%S", time.localtime(e.time_s)), "event": e.message
+             + (f" (loss: {e.loss:.4f})" if e.loss is not None and e.kind is EventKind.BEST_MODEL else ""),
+             "file": Path(e.path).name} for e in reversed(events)]
+    st.dataframe(rows, hide_index=True, width="stretch")
+
+
+def render_curves(states: list[RunState], events: list) -> None:
+    readers = {}
+    for state in states:
+        folder = run_folder(state)
+        if folder:
+            reader = event_reader(folder)
+            reader.refresh()
+            if reader.missing:
+                st.warning(f"The run folder of {state.run_id} is gone; showing what was read before.")
+            readers[state.run_id] = reader
+    if not readers:
+        st.info("No TensorBoard event file yet: the trainer writes one once training starts.")
+        return
+    cols = st.columns(3)
+    ema = cols[0].slider("Smoothing (EMA)", 0.0, 0.99, 0.6, 0.01, key="mon_ema")
+    x_mode = cols[1].radio("x axis", X_MODES, horizontal=True, key="mon_x")
+    log_y = cols[2].toggle("log scale", key="mon_log_y")
+    for title, tags in CHART_TAGS.items():
+        curves = chart_curves(readers, tags, ema_weight=ema, x_mode=x_mode)
+        if not curves:
+            continue
+        figure = go.Figure()
+        for curve in curves:
+            figure.add_scatter(x=curve.x, y=curve.raw, mode="lines", name=f"{curve.label} (raw)", opacity=0.25,
+                               showlegend=False)
+            figure.add_scatter(x=curve.x, y=curve.smoothed, mode="lines", name=curve.label)
+        if x_mode == "step" and len(states) == 1:
+            for event in events:
+                dash = "dot" if event.kind is EventKind.CHECKPOINT else "dash"
+                figure.add_vline(x=event.step, line_dash=dash, line_width=1,
+                                 line_color="grey" if event.kind is EventKind.CHECKPOINT else "green")
+        figure.update_layout(title=title, height=300, margin=dict(l=10, r=10, t=40, b=10),
+                             yaxis_type="log" if log_y else "linear")
+        st.plotly_chart(figure, width="stretch", key=f"mon_chart_{title}")
+    st.caption("Dotted grey: checkpoint saved · dashed green: best model updated.")
+
+
+def on_open_tensorboard(folder: str) -> None:
+    outcome = ensure_tensorboard(Path(folder), ws.root / "tensorboard")
+    st.session_state["mon_tb"] = (outcome.kind, outcome.url, outcome.message)
+
+
+def render_tensorboard(state: RunState) -> None:
+    folder = run_folder(state)
+    if not folder:
+        return
+    st.button("Open in TensorBoard", on_click=on_open_tensorboard, args=(folder,))
+    kind, url, message = st.session_state.get("mon_tb", (None, "", ""))
+    if kind in ("launched", "reused"):
+        st.markdown(f"TensorBoard ({kind}): [{url}]({url})")
+    elif kind:
+        st.error(f"TensorBoard {kind}: {message}")
+
+
 st.title("Monitor")
-st.info("This page is not built yet.")
+run_ids = list_run_ids(ws)
+if not run_ids:
+    st.info("No runs yet: start one on the Train page.")
+    st.stop()
+selected = st.session_state.get(SELECTED_RUN_KEY) or run_ids[0]
+compare = st.multiselect("Overlay other runs' curves", [r for r in run_ids if r != selected], key="mon_compare")
+live = read_run_state(ws, selected).phase.is_live
+
+
+@st.fragment(run_every=2.0 if live else None)
+def live_panel() -> None:
+    state = read_run_state(ws, selected)
+    if live and not state.phase.is_live:
+        st.rerun()  # the run ended: a full rerun switches the refresh off
+    render_progress(state)
+    render_system(state)
+    left, right = st.columns([3, 2])
+    with left:
+        st.subheader("Log")
+        events = render_log(state)
+    with right:
+        st.subheader("Events")
+        render_events(events)
+        render_tensorboard(state)
+    st.subheader("Loss curves")
+    render_curves([state, *[read_run_state(ws, r) for r in compare]], events)
+
+
+live_panel()
