@@ -77,7 +77,7 @@ def _print(args, data, text: str) -> None:
 def cmd_start(args, ws) -> ExitStatus:
     from core.launcher import start_run
 
-    record = start_run(ws, _config(args, ws))
+    record = start_run(ws, _config(args, ws), disk_override=args.disk_override)
     _print(args, {"run_id": record.run_id, "pid": record.pid, "output_path": record.output_path},
            f"started {record.run_id} (pid {record.pid}) -> {record.output_path}")
     return ExitStatus.OK
@@ -89,14 +89,15 @@ def cmd_resume(args, ws) -> ExitStatus:
 
     config = _config(args, ws)
     if args.from_checkpoint:
-        record = start_run(ws, config, mode="restore", resume_from=args.from_checkpoint)
+        record = start_run(ws, config, mode="restore", resume_from=args.from_checkpoint, disk_override=args.disk_override)
     else:
         output = args.output or config.output_path
         folder = newest_resumable_folder(output)
         if folder is None:
             print(f"nothing to continue: {output} has no run with an intact checkpoint", file=sys.stderr)
             return ExitStatus.NOT_FOUND
-        record = start_run(ws, config.with_changes(output_path=str(output)), mode="continue", resume_from=str(folder))
+        record = start_run(ws, config.with_changes(output_path=str(output)), mode="continue", resume_from=str(folder),
+                           disk_override=args.disk_override)
     _print(args, {"run_id": record.run_id, "mode": record.mode, "resume_from": record.resume_from},
            f"started {record.run_id} ({record.mode} from {record.resume_from})")
     return ExitStatus.OK
@@ -141,6 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--demo", action="store_true", help="start from the demo configuration")
         p.add_argument("--config", help="JSON file with run settings")
         p.add_argument("--set", action="append", metavar="NAME=VALUE", help="override one setting")
+        p.add_argument("--disk-override", action="store_true", help="start even if the disk forecast does not fit")
         if name == "resume":
             p.add_argument("--output", help="output path whose newest run to continue")
             p.add_argument("--from-checkpoint", help="start from this checkpoint's weights (step restarts at 0)")

@@ -163,6 +163,13 @@ def _range_text(spec: FieldSpec) -> str:
     return f" from {fmt(spec.minimum)} to {fmt(spec.maximum)}"
 
 
+def _number_text(value: float) -> str:
+    try:
+        return f"{value:g}"
+    except OverflowError:  # an int with hundreds of digits has no float form
+        return "a number too large to show"
+
+
 def validate_config(raw: Mapping[str, Any]) -> RunConfig:
     """Check every setting's type and range; raise ConfigInvalid naming each bad field.
 
@@ -180,7 +187,7 @@ def validate_config(raw: Mapping[str, Any]) -> RunConfig:
             continue
         value, problem = _coerce(spec, raw[spec.name])
         if problem is None and spec.minimum is not None and not (spec.minimum <= value <= spec.maximum):
-            problem = f"is {value:g}; allowed{_range_text(spec)}"
+            problem = f"is {_number_text(value)}; allowed{_range_text(spec)}"
         if problem is None and spec.choices and value not in spec.choices:
             problem = f"is {value!r}; choose one of {', '.join(spec.choices)}"
         if problem:

@@ -12,7 +12,8 @@ from pathlib import Path
 
 from core.atomic_io import write_json_atomic
 from core.config import RunConfig
-from core.errors import LaunchRefused
+from core.disk_preflight import check_disk
+from core.errors import ConfigInvalid, FieldError, LaunchRefused
 from core.output_lock import OutputBusy, try_lock_output
 from core.preflight import PreflightResult, preflight
 from core.process_identity import identify, is_alive
@@ -34,18 +35,24 @@ class StopOutcome:
 
 
 def start_run(ws: Workspace, config: RunConfig, *, mode: str = "new", resume_from: str = "",
-              checked: PreflightResult | None = None) -> RunRecord:
-    """Validate everything, take the output path's lock and launch the training process.
+              checked: PreflightResult | None = None, disk_override: bool = False) -> RunRecord:
+    """Validate everything, check the disk forecast, take the output path's lock and launch.
 
-    Raises ConfigInvalid (nothing written) or LaunchRefused (another run holds the output path).
+    Raises ConfigInvalid (nothing written) or LaunchRefused (another run holds the output path,
+    or DiskWontFit: the forecast peak exceeds the free space and `disk_override` is off).
     """
     checked = checked or preflight(config, mode=mode, resume_from=resume_from)
+    check_disk(checked, override=disk_override)
     run_id = new_run_id()
     output = Path(checked.config.output_path)
     try:
         lock = try_lock_output(output, run_id)
     except OutputBusy as busy:
         raise LaunchRefused(str(busy)) from None
+    except OSError as exc:
+        # Preflight's access check passes for root on folders nobody can create files in (/proc).
+        raise ConfigInvalid([FieldError("output_path", f"{output} cannot be created ({exc.strerror or exc}); "
+                                                       "choose a folder you can write to")]) from None
     folder = run_dir(ws, run_id)
     try:
         folder.mkdir(parents=True)

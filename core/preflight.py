@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.base_model import BaseModelFiles, resolve_base_model
-from core.config import RunConfig
+from core.config import RunConfig, validate_config
 from core.dataset import Dataset, read_dataset, steps_per_epoch
 from core.devices import list_gpus
 from core.errors import ConfigInvalid, FieldError
@@ -84,31 +84,47 @@ def _check_vocab(value: str) -> list[FieldError]:
     return []
 
 
-def _collect(errors: list[FieldError], check):
+def _collect(errors: list[FieldError], check, field_name: str):
     """Run one check, adding its field errors to `errors` instead of stopping at the first."""
     try:
         return check()
     except ConfigInvalid as exc:
         errors.extend(exc.errors)
-        return None
+    except OSError as exc:
+        # A path the OS cannot even look up (a name over 255 bytes, ...) is the user's to fix too.
+        errors.append(FieldError(field_name, f"cannot be checked: {exc.strerror or exc}; choose another path"))
+    return None
+
+
+def _field_errors(check, field_name: str) -> list[FieldError]:
+    errors: list[FieldError] = []
+    found = _collect(errors, check, field_name)
+    return errors + (found or [])
 
 
 def preflight(config: RunConfig, *, mode: str = "new", resume_from: str = "") -> PreflightResult:
     """Check every file a run needs; raise ConfigInvalid listing each problem with its field."""
-    errors: list[FieldError] = _check_output_path(config.output_path)
-    base = _collect(errors, lambda: resolve_base_model(config.base_model_dir))
-    train = _collect(errors, lambda: read_dataset(config.train_csv, "train_csv"))
-    evalset = _collect(errors, lambda: read_dataset(config.eval_csv, "eval_csv"))
+    # Ranges again: a RunConfig built in code (not through validate_config) must not launch either.
+    config = validate_config(config.to_dict())
+    errors: list[FieldError] = _field_errors(lambda: _check_output_path(config.output_path), "output_path")
+    base = _collect(errors, lambda: resolve_base_model(config.base_model_dir), "base_model_dir")
+    train = _collect(errors, lambda: read_dataset(config.train_csv, "train_csv"), "train_csv")
+    evalset = _collect(errors, lambda: read_dataset(config.eval_csv, "eval_csv"), "eval_csv")
     if config.custom_model_path:
-        errors += _check_pth(config.custom_model_path, "custom_model_path")
+        errors += _field_errors(lambda: _check_pth(config.custom_model_path, "custom_model_path"), "custom_model_path")
     if config.vocab_path:
-        errors += _check_vocab(config.vocab_path)
+        errors += _field_errors(lambda: _check_vocab(config.vocab_path), "vocab_path")
     if mode == "continue":
         folder = Path(resume_from)
-        if not folder.is_dir() or not any(checkpoint_looks_complete(p) for p in folder.glob("*.pth")):
-            errors.append(FieldError("resume_from", f"{folder} holds no intact checkpoint to continue from"))
+
+        def continue_errors() -> list[FieldError]:
+            if not folder.is_dir() or not any(checkpoint_looks_complete(p) for p in folder.glob("*.pth")):
+                return [FieldError("resume_from", f"{folder} holds no intact checkpoint to continue from")]
+            return []
+
+        errors += _field_errors(continue_errors, "resume_from")
     elif mode == "restore":
-        errors += _check_pth(resume_from, "resume_from")
+        errors += _field_errors(lambda: _check_pth(resume_from, "resume_from"), "resume_from")
     elif mode != "new":
         errors.append(FieldError("mode", f"unknown launch mode {mode!r}"))
     if errors:

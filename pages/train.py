@@ -10,6 +10,8 @@ from core.base_model import LICENSE_TEXT, download_xtts_v2, xtts_v2_cache_dir
 from core.config import FIELD_BY_NAME, FIELDS, PRESETS, apply_preset, validate_config
 from core.demo import NOISE_NOTICE
 from core.devices import describe_device
+from core.disk_preflight import forecast
+from core.preflight import preflight
 from core.errors import ConfigInvalid, LaunchRefused
 from core.gallery import custom_models_dir
 from core.launcher import request_stop, start_run
@@ -80,7 +82,8 @@ def on_preset() -> None:
 def launch(mode: str, resume_from: str = "") -> None:
     try:
         config = validate_config(raw_config())
-        record = start_run(ws, config, mode=mode, resume_from=resume_from)
+        record = start_run(ws, config, mode=mode, resume_from=resume_from,
+                           disk_override=st.session_state.get("cfg_disk_override", False))
     except ConfigInvalid as exc:
         for error in exc.errors:
             flash("error", f"{error.field}: {error.message}")
@@ -179,9 +182,26 @@ def render_form() -> None:
                 number_widget(name)
 
 
+@st.cache_data(show_spinner=False, ttl=30)
+def disk_forecast_line(raw: tuple) -> tuple[str, str]:
+    """(level, sentence) of the disk forecast for the form's current values."""
+    try:
+        checked = preflight(validate_config(dict(raw)))
+        plan = forecast(checked)
+    except ConfigInvalid:
+        return "caption", "Disk forecast: fix the settings below first."
+    gb = 1e9
+    text = (f"Disk forecast: peak {plan.peak_bytes / gb:.2f} GB at step {plan.peak_step}, "
+            f"{plan.final_bytes / gb:.2f} GB at the end; {(plan.free_bytes or 0) / gb:.1f} GB free — {plan.verdict}.")
+    return ("success" if plan.verdict == "fits with margin" else "warning" if plan.fits else "error"), text
+
+
 def render_actions() -> None:
     st.subheader("Run")
     st.caption(f"Device: {describe_device(dict(ws.env_overrides))}")
+    level, text = disk_forecast_line(tuple(sorted(raw_config().items())))
+    getattr(st, level)(text)
+    st.checkbox("Start even if the disk forecast says it will not fit", key="cfg_disk_override")
     cols = st.columns(3)
     cols[0].button("Start", type="primary", on_click=on_start, width="stretch")
     cols[1].button("Continue newest run (keeps step and optimizer)", on_click=on_continue,

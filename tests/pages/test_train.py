@@ -32,3 +32,9 @@ def test_invalid_input_names_the_field_and_launches_nothing(page, tmp_path):
 def test_router_renders(page):
     at = page("streamlit_app.py").run()
     assert not at.exception
+
+
+def test_train_page_shows_the_disk_forecast(page):
+    at = page("pages/train.py").run()
+    texts = [e.value for e in (*at.success, *at.warning, *at.error)]
+    assert any(t.startswith("Disk forecast: peak") for t in texts), texts
