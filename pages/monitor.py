@@ -62,12 +62,13 @@ def render_system(state: RunState) -> None:
     cols = st.columns(4)
     if load.gpus:
         gpu = load.gpus[0]
-        cols[0].metric(f"GPU {gpu.index}", f"{gpu.utilisation_pct:.0f}%",
-                       f"{human_bytes(gpu.memory_used_bytes)} / {human_bytes(gpu.memory_total_bytes)}", delta_color="off")
+        cols[0].metric(f"GPU {gpu.index} ({gpu.name})", f"{gpu.utilisation_pct:.0f}%")
+        cols[0].caption(f"memory {human_bytes(gpu.memory_used_bytes)} / {human_bytes(gpu.memory_total_bytes)}")
     else:
         cols[0].metric("GPU", "no GPU")
     cols[1].metric("CPU", f"{load.cpu_pct:.0f}%")
-    cols[2].metric("RAM", human_bytes(load.ram_used_bytes), f"of {human_bytes(load.ram_total_bytes)}", delta_color="off")
+    cols[2].metric("RAM used", human_bytes(load.ram_used_bytes))
+    cols[2].caption(f"of {human_bytes(load.ram_total_bytes)}")
     cols[3].metric("free disk (output)", human_bytes(load.disk_free_bytes))
 
 
@@ -79,7 +80,8 @@ def render_log(state: RunState) -> list:
     lines = tail.lines(LOG_FILTERS[which])[-200:]
     if tail.missing:
         st.warning("The log file is gone (deleted or rotated away).")
-    st.code("\n".join(lines) or "(no lines yet)", language=None, height=320)
+    st.caption("Newest line first.")
+    st.code("\n".join(reversed(lines)) or "(no lines yet)", language=None, height=320)
     if path.is_file():
         st.download_button("Download full log", data=lambda: path.read_bytes(), file_name=f"{state.run_id}.log",
                            key=f"mon_download_{state.run_id}")
