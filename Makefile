@@ -10,7 +10,7 @@ TEST_STAMP := $(VENV)/.stamp-test
 # pip prints one warning per package for this machine's local mirrors; keep the output readable.
 PIP_QUIET := grep -v "is ignored: it is neither a file nor a directory" || true
 
-.PHONY: run test test-fast test-slow venv bench clean-venv
+.PHONY: run test test-fast test-slow venv bench clean-venv browser
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -23,7 +23,14 @@ $(RUN_STAMP): requirements.txt | $(PY)
 
 $(TEST_STAMP): $(RUN_STAMP) requirements-test.txt
 	$(PY) -m pip install -q -r requirements-test.txt 2>&1 | $(PIP_QUIET)
-	@$(PY) -c "import pytest, hypothesis" && touch $@
+	@$(PY) -c "import pytest, hypothesis, playwright" && touch $@
+
+# The end-to-end tests drive Debian's Chromium (never a browser download of Playwright's own).
+browser:
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+		echo "Installing Debian's chromium and chromium-driver for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	fi
 
 venv: $(RUN_STAMP)
 
@@ -31,14 +38,14 @@ run: $(RUN_STAMP)
 	XTTS_WORKSPACE="$(XTTS_WORKSPACE)" $(PY) -m streamlit run streamlit_app.py \
 		--server.address 127.0.0.1 --server.port $(PORT)
 
-test: $(TEST_STAMP)
+test: $(TEST_STAMP) browser
 	$(PY) -m pytest
 
 # Everything except the multi-GB tests marked `slow`.
 test-fast: $(TEST_STAMP)
 	$(PY) -m pytest -m "not slow"
 
-test-slow: $(TEST_STAMP)
+test-slow: $(TEST_STAMP) browser
 	$(PY) -m pytest -m slow
 
 bench: $(TEST_STAMP)
