@@ -13,6 +13,7 @@ from pathlib import Path
 
 from core.atomic_io import read_json, write_json_atomic
 from core.config import RunConfig
+from core.disk_tracking import MIN_SAMPLE_INTERVAL_S, SAMPLES_FILE, measure_folders, record_sample
 from core.preflight import PreflightResult, checkpoint_looks_complete, preflight
 from core.ready_export import export_ready
 from core.start_weights import load_resized, needs_resize
@@ -33,6 +34,7 @@ class StatusReporter:
         self.retention = RetentionPolicy(checked.config.keep_best_k, checked.config.milestone_every_steps)
         self.started_at = time.time()
         self.last_write = 0.0
+        self.last_disk_sample = 0.0
         self.last_step_time: float | None = None
         self.sec_per_step: float | None = None
         self.status: dict = {"phase": "initialising", "started_at": self.started_at, "step": 0, "epoch": 0,
@@ -47,6 +49,16 @@ class StatusReporter:
             self.status["updated_at"] = now
             write_json_atomic(self.path, self.status)
             self.last_write = now
+            self.sample_disk(now)
+
+    def sample_disk(self, now: float) -> None:
+        """Bytes on disk over time, so the Disk page has a history even when nobody watched."""
+        folder = self.status.get("trainer_run_folder")
+        if not folder or now - self.last_disk_sample < MIN_SAMPLE_INTERVAL_S:
+            return
+        ready = ready_dir(self.checked.config.output_path)
+        record_sample(self.path.parent / SAMPLES_FILE, measure_folders(Path(folder), ready, step=self.status.get("step")))
+        self.last_disk_sample = now
 
     def _files(self, trainer) -> None:
         folder = Path(trainer.output_path)

@@ -151,7 +151,7 @@ def render_plan(plan: DiskPlan) -> None:
                f"{human_bytes(plan.naive_bytes)}.")
     with st.expander("Breakdown"):
         st.dataframe(breakdown_rows(plan), hide_index=True, width="stretch")
-    st.plotly_chart(timeline_figure(plan), key="disk_plan_chart")
+    st.plotly_chart(timeline_figure(plan), key="plan-chart")
     st.metric(f"Free space at `{plan.free_path}`", human_bytes(plan.free_bytes))
     render_verdict(plan)
     for note in plan.warnings:
@@ -174,13 +174,14 @@ def render_presets(inputs: dict, plan: DiskPlan) -> None:
         show_field_errors(exc)
         return
     rows = [{"configuration": "Your settings", "save_step": inputs["save_step"], "keep N": inputs["save_n_checkpoints"],
-             "peak": human_bytes(plan.peak_bytes), "peak step": plan.peak_step, "final": human_bytes(plan.final_bytes),
+             "periodic saves": plan.checkpoint_saves, "peak": human_bytes(plan.peak_bytes), "peak step": plan.peak_step, "final": human_bytes(plan.final_bytes),
              "guide claims": "-", "guide's rule (checkpoint x N)": human_bytes(plan.naive_bytes), "verdict": plan.verdict}]
-    rows += [{"configuration": name, "save_step": save_step, "keep N": keep, "peak": human_bytes(p.peak_bytes),
+    rows += [{"configuration": name, "save_step": save_step, "keep N": keep, "periodic saves": p.checkpoint_saves,
+              "peak": human_bytes(p.peak_bytes),
               "peak step": p.peak_step, "final": human_bytes(p.final_bytes), "guide claims": GUIDE_CLAIMS.get(name, "-"),
               "guide's rule (checkpoint x N)": human_bytes(p.naive_bytes), "verdict": p.verdict}
              for name, save_step, keep, p in presets]
-    st.dataframe(rows, hide_index=True, width="stretch", key="disk_presets_table")
+    st.dataframe(rows, hide_index=True, width="stretch", key="presets-table")
     st.caption("Same epochs, batch size, dataset, base and output; keep-best-K and milestones off, as in the guide.")
 
 
@@ -234,7 +235,7 @@ def show_run_disk(state: RunState) -> None:
                    + "; ".join(str(e) for e in exc.errors))
         return
     cols[2].metric("Forecast peak", human_bytes(forecast.peak_bytes), f"at step {forecast.peak_step}", delta_color="off")
-    st.plotly_chart(timeline_figure(forecast, samples, free_bytes=free), key=f"disk_run_chart_{run_id}")
+    st.plotly_chart(timeline_figure(forecast, samples, free_bytes=free), key=f"run-chart-{run_id}")
     st.caption(f"Measured: the run's trainer folder and {state.record.output_path}/ready, each file once "
                f"(hard links in kept/ are not counted twice). Forecast final: {human_bytes(forecast.final_bytes)}. "
                + (f"Samples are recorded every {LIVE_REFRESH_S:.0f} s or more while this page is open."

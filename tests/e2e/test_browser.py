@@ -79,3 +79,17 @@ def test_a_new_user_runs_the_demo_end_to_end(tab, dashboard):
     verdict.first.wait_for()
     no_exceptions(tab)
     shot(tab, "disk")
+
+
+def test_form_values_survive_a_visit_to_another_page(tab, dashboard):
+    url, _ = dashboard
+    open_page(tab, url, "")
+    epochs = tab.get_by_role("spinbutton", name="epochs (1-1,000)")
+    epochs.fill("7")
+    epochs.press("Enter")
+    tab.wait_for_timeout(1500)
+    tab.get_by_role("link", name="Disk").click()
+    tab.get_by_role("heading", name="Disk", exact=True).first.wait_for()
+    tab.get_by_role("link", name="Train").click()
+    tab.get_by_role("heading", name="Train", exact=True).first.wait_for()
+    assert tab.get_by_role("spinbutton", name="epochs (1-1,000)").input_value() == "7"

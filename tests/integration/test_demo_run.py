@@ -66,6 +66,9 @@ def test_demo_run_leaves_the_expected_files(demo_run):
     assert status["phase"] == "finished" and status["step"] == 240 and status["total_steps"] == 240
     assert status["last_checkpoint"]["step"] == 200 and status["best_model"]["step"] == 240
     assert read_json(outcome_path(demo_run.ws, demo_run.record.run_id))["exit_code"] == 0
+    # The training process keeps a disk history for the Disk page even when nobody watches.
+    samples = (demo_run.ws.runs_dir / demo_run.record.run_id / "disk_samples.jsonl").read_text().splitlines()
+    assert len(samples) >= 2 and json.loads(samples[-1])["total_bytes"] > 0
 
 
 def test_every_setting_reached_the_trainer(demo_run):

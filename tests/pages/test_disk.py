@@ -1,0 +1,90 @@
+"""The Disk page with AppTest: plan, verdict, presets, field errors, and a selected run's measured bytes."""
+from __future__ import annotations
+
+import os
+
+from core.atomic_io import write_json_atomic
+from core.config import PRESETS
+from core.disk_tracking import read_samples, sample_run_disk, samples_path
+from core.process_identity import identify
+from core.run_records import RunRecord, save_record, status_path
+from core.train_form import demo_config
+from core.workspace import Workspace
+from pages.common import human_bytes
+
+VERDICT_WORDS = ("Fits with margin", "Tight", "Does not fit")
+
+
+def alerts(at) -> str:
+    return " ".join(e.value for group in (at.success, at.warning, at.error, at.info) for e in group)
+
+
+def presets_table(at):
+    return next(df.value for df in at.dataframe if "configuration" in df.value.columns)
+
+
+def test_renders_the_plan_verdict_and_the_presets_table(page):
+    at = page("pages/disk.py").run()
+    assert not at.exception, at.exception
+    assert any(word in alerts(at) for word in VERDICT_WORDS)
+    assert at.number_input(key="disk_save_step").value == 100
+    labels = [m.label for m in at.metric]
+    assert {"Checkpoint", "Best-model copy", "Peak", "At the end", "Needed free (total)"} <= set(labels)
+    table = presets_table(at)
+    assert list(table["configuration"]) == ["Your settings", *(p.name for p in PRESETS)]
+    assert "~3-6 GB" in list(table["guide claims"])
+    assert all(table["peak"].str.endswith("B"))
+    assert len(at.get("plotly_chart")) >= 1
+
+
+def test_xtts_v2_architecture_plans_without_the_files(page):
+    at = page("pages/disk.py").run()
+    at.radio(key="disk_base_choice").set_value("XTTS v2 architecture").run()
+    assert not at.exception, at.exception
+    checkpoint = next(m for m in at.metric if m.label == "Checkpoint")
+    assert checkpoint.value.endswith("GB")
+    assert any(word in alerts(at) for word in VERDICT_WORDS)
+
+
+def test_bad_csv_names_the_field_without_a_traceback(page, tmp_path):
+    at = page("pages/disk.py").run()
+    at.text_input(key="disk_train_csv").input(str(tmp_path / "missing.csv")).run()
+    assert not at.exception, at.exception
+    errors = " ".join(e.value for e in at.error)
+    assert "train_csv" in errors and "does not exist" in errors
+    assert not any("configuration" in df.value.columns for df in at.dataframe)
+
+
+def test_selected_finished_run_shows_measured_bytes_without_recording(page, demo_run):
+    at = page("pages/disk.py", root=demo_run.ws.root)
+    at.session_state["selected_run_id"] = demo_run.record.run_id
+    at.run()
+    assert not at.exception, at.exception
+    measured = next(m for m in at.metric if m.label == "Measured now")
+    expected = sample_run_disk(demo_run.ws, demo_run.record.run_id).bytes_on_disk
+    assert expected > 0 and measured.value == human_bytes(expected)
+    assert any(m.label == "Forecast peak" for m in at.metric)
+    assert any("not live: no refresh" in c.value for c in at.caption)
+    assert not samples_path(demo_run.ws, demo_run.record.run_id).exists()  # viewing a finished run writes nothing
+
+
+def test_live_run_records_a_sample(page, demo_workspace, tmp_path):
+    ws0, demo = demo_workspace
+    ws = Workspace.at(tmp_path / "ws")
+    output = tmp_path / "out"
+    folder = output / "run" / "training" / "GPT-live"
+    folder.mkdir(parents=True)
+    (folder / "checkpoint_100.pth").write_bytes(b"x" * 12_345)
+    me = identify(os.getpid())  # this test process stands in for a live trainer
+    config = demo_config(ws0, demo).with_changes(output_path=str(output))
+    run_id = "20260101-000000-live00"
+    save_record(ws, RunRecord(run_id=run_id, output_path=str(output), config=config.to_dict(), command=[],
+                              pid=me.pid, process_start_time=me.start_time, started_at=me.start_time))
+    write_json_atomic(status_path(ws, run_id), {"step": 100, "total_steps": 240, "trainer_run_folder": str(folder)})
+    at = page("pages/disk.py", root=ws.root)
+    at.session_state["selected_run_id"] = run_id
+    at.run()
+    assert not at.exception, at.exception
+    assert next(m for m in at.metric if m.label == "Measured now").value == human_bytes(12_345)
+    [recorded] = read_samples(samples_path(ws, run_id))
+    assert (recorded.bytes_on_disk, recorded.step) == (12_345, 100)
