@@ -229,8 +229,9 @@ def render_status(run_id: str) -> None:
 
 def show_run_status(state) -> None:
     status = state.status
-    badge = {RunPhase.RUNNING: "🟢", RunPhase.STOPPING: "🟡", RunPhase.FINISHED: "✅",
-             RunPhase.STOPPED: "⏹️", RunPhase.FAILED: "❌"}.get(state.phase, "❔")
+    badge = {RunPhase.RUNNING: ":green[:material/play_circle:]", RunPhase.STOPPING: ":orange[:material/pending:]",
+             RunPhase.FINISHED: ":green[:material/check_circle:]", RunPhase.STOPPED: ":gray[:material/stop_circle:]",
+             RunPhase.FAILED: ":red[:material/error:]"}.get(state.phase, ":material/help:")
     st.markdown(f"**Run `{state.run_id}`: {badge} {state.phase.value}** {state.detail}")
     if state.phase.is_live:
         st.button("Stop", on_click=on_stop, args=(state.run_id,), key=f"stop_{state.run_id}")
@@ -247,10 +248,11 @@ def show_run_status(state) -> None:
     cols[3].metric("ETA", time.strftime("%H:%M:%S", time.gmtime(eta)) if eta else "-")
     cols[4].metric("device", status.get("device", "-"))
     if status.get("last_checkpoint"):
-        st.caption(f"Last checkpoint: step {status['last_checkpoint']['step']} · `{status['last_checkpoint']['path']}`")
+        st.caption(f"Last checkpoint: step {status['last_checkpoint']['step']} · `{Path(status['last_checkpoint']['path']).name}`")
     if status.get("best_model"):
         best = status["best_model"]
-        st.caption(f"Best model: step {best['step']} (loss {best.get('loss')})")
+        loss = best.get("loss")
+        st.caption(f"Best model: step {best['step']}" + (f" (loss {loss:.4f})" if isinstance(loss, (int, float)) else ""))
     if status.get("ready"):
         st.success(f"ready/ written: `{status['ready']['folder']}`")
     for note in status.get("adjustments", []):
