@@ -3,6 +3,7 @@ import streamlit as st
 
 from core.run_records import list_run_ids, load_record
 from core.run_state import read_run_state
+from core.startup import clean_leftovers
 from pages.common import SELECTED_RUN_KEY, workspace
 
 st.set_page_config(page_title="XTTS fine-tuning", page_icon=":material/graphic_eq:", layout="wide")
@@ -43,7 +44,14 @@ def keep_form_state() -> None:
         st.session_state[key] = st.session_state[key]
 
 
+@st.cache_resource(show_spinner=False)
+def cleaned_once(root: str) -> int:
+    """Temp files of promotes/optimizes killed midway, removed once per dashboard start."""
+    return len(clean_leftovers(workspace()))
+
+
 keep_form_state()
+cleaned_once(str(workspace().root))
 navigation = st.navigation(PAGES)
 run_picker()
 navigation.run()

@@ -1,6 +1,7 @@
 """Everything checked before a launch: files, datasets, resume points. Nothing is written here."""
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,6 +11,8 @@ from core.config import RunConfig, validate_config
 from core.dataset import Dataset, read_dataset, steps_per_epoch
 from core.devices import list_gpus
 from core.errors import ConfigInvalid, FieldError
+
+MAX_CPU_RANKS = 16  # CPU ranks are for trying DDP out; each one holds a full copy of the model
 
 
 @dataclass(frozen=True)
@@ -23,6 +26,8 @@ class PreflightResult:
     adjustments: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
     extras: dict = field(default_factory=dict)
+    world_size: int = 1  # DDP ranks; each trains on its 1/world_size share of the clips per epoch
+    gpus: tuple[int, ...] = ()  # GPU index of each rank; empty: CPU (gloo when world_size > 1)
 
     def trainer_run_name(self, run_id: str) -> str:
         # The trainer names folders to the minute; the run id keeps two runs apart.
@@ -35,6 +40,7 @@ class PreflightResult:
             "config": self.config.to_dict(), "trainer_run_name": self.trainer_run_name(run_id),
             "steps_per_epoch": self.steps_per_epoch, "total_steps": self.total_steps,
             "base_is_demo": self.base.is_demo, "adjustments": list(self.adjustments),
+            "world_size": self.world_size, "gpus": list(self.gpus),
         }
 
 
@@ -102,7 +108,30 @@ def _field_errors(check, field_name: str) -> list[FieldError]:
     return errors + (found or [])
 
 
-def preflight(config: RunConfig, *, mode: str = "new", resume_from: str = "") -> PreflightResult:
+def check_ranks(world_size: int, gpus: tuple[int, ...] | list[int]) -> list[FieldError]:
+    """Ranks and GPUs: with GPUs, one rank per listed GPU; without, `world_size` ranks on the CPU."""
+    if gpus:
+        known = {g.index for g in list_gpus()}
+        missing = sorted(set(gpus) - known)
+        if missing:
+            return [FieldError("gpus", f"no GPU with index {', '.join(map(str, missing))}; this machine has "
+                                       + (f"GPUs {', '.join(map(str, sorted(known)))}" if known else "no GPU"))]
+        if len(set(gpus)) != len(gpus):
+            return [FieldError("gpus", "each GPU can be listed once (one rank per GPU)")]
+        if world_size not in (1, len(gpus)):
+            return [FieldError("world_size", f"is {world_size} but {len(gpus)} GPUs are listed; give one or the other")]
+    elif not 1 <= world_size <= MAX_CPU_RANKS:
+        return [FieldError("world_size", f"is {world_size}; allowed from 1 to {MAX_CPU_RANKS} ranks on the CPU")]
+    return []
+
+
+def sharded_steps_per_epoch(num_clips: int, batch_size: int, world_size: int) -> int:
+    """Steps per epoch of each rank: the DistributedSampler gives every rank ceil(n / world) clips."""
+    return steps_per_epoch(math.ceil(num_clips / world_size), batch_size)
+
+
+def preflight(config: RunConfig, *, mode: str = "new", resume_from: str = "", world_size: int = 1,
+              gpus: tuple[int, ...] = ()) -> PreflightResult:
     """Check every file a run needs; raise ConfigInvalid listing each problem with its field."""
     # Ranges again: a RunConfig built in code (not through validate_config) must not launch either.
     config = validate_config(config.to_dict())
@@ -127,6 +156,9 @@ def preflight(config: RunConfig, *, mode: str = "new", resume_from: str = "") ->
         errors += _field_errors(lambda: _check_pth(resume_from, "resume_from"), "resume_from")
     elif mode != "new":
         errors.append(FieldError("mode", f"unknown launch mode {mode!r}"))
+    gpus = tuple(gpus)
+    errors += check_ranks(world_size, gpus)
+    world_size = len(gpus) or world_size
     if errors:
         raise ConfigInvalid(errors)
 
@@ -134,7 +166,7 @@ def preflight(config: RunConfig, *, mode: str = "new", resume_from: str = "") ->
     if config.mixed_precision and not list_gpus():
         config = config.with_changes(mixed_precision=False)
         adjustments.append("mixed_precision turned off: fp16 needs a GPU and none was found")
-    spe = steps_per_epoch(len(train.clips), config.batch_size)
+    spe = sharded_steps_per_epoch(len(train.clips), config.batch_size, world_size)
     total = spe * config.epochs
     if config.save_checkpoints and total <= config.save_step:
         warnings.append(f"this run has {total} steps and never reaches save_step={config.save_step}: "
@@ -143,4 +175,5 @@ def preflight(config: RunConfig, *, mode: str = "new", resume_from: str = "") ->
         warnings.append("periodic checkpoints are off: only the best model is saved")
     if base.is_demo:
         warnings.append("demo model: it trains for real but produces noise")
-    return PreflightResult(config, base, train, evalset, spe, total, tuple(adjustments), tuple(warnings))
+    return PreflightResult(config, base, train, evalset, spe, total, tuple(adjustments), tuple(warnings),
+                           world_size=world_size, gpus=gpus)
