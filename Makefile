@@ -10,7 +10,7 @@ TEST_STAMP := $(VENV)/.stamp-test
 # pip prints one warning per package for this machine's local mirrors; keep the output readable.
 PIP_QUIET := grep -v "is ignored: it is neither a file nor a directory" || true
 
-.PHONY: run test test-fast test-slow venv bench clean-venv browser
+.PHONY: run-remote run test test-fast test-slow venv bench clean-venv browser
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -37,6 +37,12 @@ venv: $(RUN_STAMP)
 run: $(RUN_STAMP)
 	XTTS_WORKSPACE="$(XTTS_WORKSPACE)" $(PY) -m streamlit run streamlit_app.py \
 		--server.address 127.0.0.1 --server.port $(PORT)
+
+# Remote access is an explicit opt-in and always password-protected (see README "Remote access").
+run-remote: $(RUN_STAMP)
+	@test -n "$${XTTS_DASHBOARD_PASSWORD:-}" || { echo "Set XTTS_DASHBOARD_PASSWORD to open the dashboard to the network."; exit 2; }
+	XTTS_WORKSPACE="$(XTTS_WORKSPACE)" $(PY) -m streamlit run streamlit_app.py \
+		--server.address $${ADDRESS:-0.0.0.0} --server.port $(PORT)
 
 test: $(TEST_STAMP) browser
 	$(PY) -m pytest

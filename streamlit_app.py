@@ -1,4 +1,7 @@
 """XTTS fine-tuning dashboard: the router. Pages live in pages/, all logic in core/."""
+import hmac
+import os
+
 import streamlit as st
 
 from core.run_records import list_run_ids, load_record
@@ -50,6 +53,22 @@ def cleaned_once(root: str) -> int:
     return len(clean_leftovers(workspace()))
 
 
+def password_gate() -> None:
+    """Remote access is opt-in (`make run-remote`) and then needs XTTS_DASHBOARD_PASSWORD."""
+    expected = os.environ.get("XTTS_DASHBOARD_PASSWORD", "")
+    if not expected or st.session_state.get("auth_ok"):
+        return
+    st.title("XTTS fine-tuning")
+    given = st.text_input("Password", type="password", key="auth_password")
+    if given and hmac.compare_digest(given.encode(), expected.encode()):
+        st.session_state["auth_ok"] = True
+        st.rerun()
+    if given:
+        st.error("Wrong password.")
+    st.stop()
+
+
+password_gate()
 keep_form_state()
 cleaned_once(str(workspace().root))
 navigation = st.navigation(PAGES)

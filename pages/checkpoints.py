@@ -8,6 +8,7 @@ import streamlit as st
 from core.checkpoint_files import CheckpointError
 from core.checkpoint_ops import delete_checkpoints, optimize, promote
 from core.errors import ConfigInvalid
+from core.path_guard import outside_roots_errors
 from core.gallery import GalleryEntry, default_promote_target, describe_age, export_ready_from, gallery
 from pages.common import human_bytes, workspace
 
@@ -17,6 +18,14 @@ ws = workspace()
 
 def flash(level: str, text: str) -> None:
     st.session_state.setdefault(FLASH_KEY, []).append((level, text))
+
+
+def inside(path: str, what: str) -> bool:
+    """Refuse (with a message) a file operation outside the workspace roots."""
+    errors = outside_roots_errors(ws, [(what, path)])
+    for error in errors:
+        flash("error", f"Refused: {error}")
+    return not errors
 
 
 def entry_label(entry: GalleryEntry) -> str:
@@ -37,6 +46,8 @@ def table_rows(entries: list[GalleryEntry]) -> list[dict]:
 
 
 def on_promote(source: str, target: str) -> None:
+    if not inside(target, "custom model path"):
+        return
     bar = st.progress(0.0, text="Promoting...")
     try:
         result = promote(Path(source), Path(target), overwrite=st.session_state.get("gal_overwrite", False),
@@ -60,6 +71,8 @@ def on_use_as_resume(path: str) -> None:
 
 
 def on_export(run_id: str, source: str, folder: str) -> None:
+    if folder and not inside(folder, "ready/ folder"):
+        return
     try:
         bundle = export_ready_from(ws, run_id, Path(source), Path(folder) if folder else None)
     except (ConfigInvalid, CheckpointError, OSError, ValueError) as exc:
@@ -69,6 +82,8 @@ def on_export(run_id: str, source: str, folder: str) -> None:
 
 
 def on_optimize(source: str, target: str) -> None:
+    if not inside(target, "optimized model path"):
+        return
     try:
         result = optimize(Path(source), Path(target), overwrite=st.session_state.get("gal_opt_overwrite", False),
                           delete_source=st.session_state.get("gal_opt_delete", False))
@@ -80,6 +95,8 @@ def on_optimize(source: str, target: str) -> None:
 
 
 def on_delete(paths: list[str], protected: list[str]) -> None:
+    if not all(inside(p, "delete") for p in paths):
+        return
     try:
         freed = delete_checkpoints([Path(p) for p in paths], protected={Path(p) for p in protected})
     except CheckpointError as exc:

@@ -17,9 +17,14 @@ def default_workspace_root() -> Path:
     return Path(os.environ.get("XTTS_WORKSPACE") or Path.cwd() / "workspace")
 
 
+def extra_roots() -> tuple[Path, ...]:
+    """Folders besides the workspace that the UI may read and write (XTTS_EXTRA_ROOTS=a:b)."""
+    return tuple(Path(p) for p in os.environ.get("XTTS_EXTRA_ROOTS", "").split(os.pathsep) if p.strip())
+
+
 @st.cache_resource(show_spinner=False)
-def _open_workspace(root: str) -> Workspace:
-    return Workspace.at(root)
+def _open_workspace(root: str, roots: tuple[Path, ...]) -> Workspace:
+    return Workspace.at(root, extra_roots=roots)
 
 
 @st.cache_resource(show_spinner="Creating the demo model and dataset (first start only)...")
@@ -30,7 +35,7 @@ def _demo(root: str) -> DemoAssets:
 def workspace() -> Workspace:
     """The workspace of this session (the router sets it; tests set it in session_state)."""
     root = st.session_state.setdefault(WORKSPACE_KEY, str(default_workspace_root()))
-    return _open_workspace(root)
+    return _open_workspace(root, extra_roots())
 
 
 def demo_assets() -> DemoAssets:

@@ -93,3 +93,12 @@ def test_form_values_survive_a_visit_to_another_page(tab, dashboard):
     tab.get_by_role("link", name="Train").click()
     tab.get_by_role("heading", name="Train", exact=True).first.wait_for()
     assert tab.get_by_role("spinbutton", name="epochs (1-1,000)").input_value() == "7"
+
+
+def test_the_dashboard_listens_on_localhost_only(dashboard):
+    import psutil
+
+    url, _ = dashboard
+    port = int(url.rsplit(":", 1)[1])
+    listening = [c for c in psutil.net_connections(kind="inet") if c.status == psutil.CONN_LISTEN and c.laddr.port == port]
+    assert listening and all(c.laddr.ip == "127.0.0.1" for c in listening)

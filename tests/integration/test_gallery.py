@@ -78,7 +78,12 @@ def test_checkpoints_page_lists_and_promotes(demo_run, page, tmp_path):
     assert not at.exception
     table = at.dataframe[0].value
     assert {"checkpoint_100.pth", "checkpoint_200.pth", "best_model.pth"} <= set(table["file"])
-    target = tmp_path / "promoted.pth"
+    outside = tmp_path / "outside.pth"
+    promote_box = next(t for t in at.text_input if t.label == "Custom model path")
+    promote_box.input(str(outside)).run()
+    next(b for b in at.button if b.label == "Promote").click().run()
+    assert not outside.exists() and any("outside the workspace roots" in e.value for e in at.error)
+    target = demo_run.ws.models_dir / "custom" / "promoted.pth"
     promote_box = next(t for t in at.text_input if t.label == "Custom model path")
     promote_box.input(str(target)).run()
     next(b for b in at.button if b.label == "Promote").click().run()
