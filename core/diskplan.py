@@ -96,6 +96,8 @@ def plan_for_run(config: RunConfig, *, base: BaseModelFiles | None, steps_per_ep
     spec = spec or (spec_from_base(base, config.vocab_path) if base else XTTS_V2_SPEC)
     sizes = estimate_checkpoint_sizes(spec, config, base=base, step=max(config.save_step, steps_per_epoch_ * config.epochs))
     measured = measure_checkpoints(config.output_path) if use_measured and config.output_path else None
+    if measured and not _same_architecture(measured, sizes):
+        measured = None  # checkpoints of another model in this output path say nothing about this one
     checkpoint = (measured.checkpoint_bytes or measured.best_copy_bytes) if measured else None
     best = (measured.best_copy_bytes or measured.checkpoint_bytes) if measured else None
     file_sizes = FileSizes(
@@ -111,6 +113,15 @@ def plan_for_run(config: RunConfig, *, base: BaseModelFiles | None, steps_per_ep
         base_needs_download=base is None, optimize_ready=optimize_ready, print_step=config.print_step,
         plot_step=config.plot_step, measured_checkpoint_bytes=checkpoint,
         estimated_checkpoint_bytes=sizes.checkpoint_bytes, free_bytes=free_bytes))
+
+
+# The estimate is exact to a few KB for the same architecture; a larger gap means another model.
+SAME_ARCHITECTURE_TOLERANCE = 0.02
+
+
+def _same_architecture(measured: MeasuredCheckpoints, sizes: CheckpointSizes) -> bool:
+    size = measured.checkpoint_bytes or measured.best_copy_bytes
+    return bool(size) and abs(size - sizes.checkpoint_bytes) <= SAME_ARCHITECTURE_TOLERANCE * sizes.checkpoint_bytes
 
 
 def _breakdown(sizes: CheckpointSizes, measured: int | None) -> tuple[tuple[str, int], ...]:

@@ -35,10 +35,11 @@ def escalate(ws: Workspace, run_id: str, poll_s: float = 0.2) -> None:
     while is_alive(record.identity) and time.time() < deadline:
         time.sleep(poll_s)
     if is_alive(record.identity):
-        kill_group(record.pid)
+        # Recorded before the kill, so whoever sees the process gone also sees why.
         stop["escalated"] = True
         stop["escalated_at"] = time.time()
         write_json_atomic(stop_path(ws, run_id), stop)
+        kill_group(record.pid)
     else:
         # Leader gone: data-loader workers it left behind would hold memory; end them too.
         # The group id is the leader's pid, which cannot be reused while members remain.

@@ -209,3 +209,14 @@ def test_retention_keeps_milestones_and_best_k_in_the_forecast():
     # Plain: checkpoint_200, best_model_240, best_model.pth, ready/ copy.
     # Kept adds checkpoint_100 (pruned by the trainer, alive in kept/) and best_model_180 (kept best K=2).
     assert kept.final.bytes_on_disk - plain.final.bytes_on_disk == 200
+
+
+def test_checkpoints_of_another_architecture_are_not_taken_as_measured(demo_run):
+    """The demo's 324 MB checkpoints in an output path must not shrink an XTTS v2 forecast."""
+    from core.diskplan import plan_for_run
+
+    plan = plan_for_run(demo_run.config, base=None, steps_per_epoch_=60)
+    assert plan.checkpoint_source == "architecture" and plan.checkpoint_bytes > 5_000_000_000
+    same = plan_for_run(demo_run.config, base=__import__("core.base_model", fromlist=["x"]).resolve_base_model(
+        demo_run.config.base_model_dir), steps_per_epoch_=60)
+    assert same.checkpoint_source == "measured"

@@ -68,7 +68,7 @@ def test_demo_run_leaves_the_expected_files(demo_run):
     assert read_json(outcome_path(demo_run.ws, demo_run.record.run_id))["exit_code"] == 0
     # The training process keeps a disk history for the Disk page even when nobody watches.
     samples = (demo_run.ws.runs_dir / demo_run.record.run_id / "disk_samples.jsonl").read_text().splitlines()
-    assert len(samples) >= 2 and json.loads(samples[-1])["total_bytes"] > 0
+    assert len(samples) >= 2 and json.loads(samples[-1])["bytes_on_disk"] > 0
 
 
 def test_every_setting_reached_the_trainer(demo_run):

@@ -56,6 +56,8 @@ def test_bad_csv_names_the_field_without_a_traceback(page, tmp_path):
 
 
 def test_selected_finished_run_shows_measured_bytes_without_recording(page, demo_run):
+    history = samples_path(demo_run.ws, demo_run.record.run_id)
+    before = history.read_bytes() if history.exists() else b""
     at = page("pages/disk.py", root=demo_run.ws.root)
     at.session_state["selected_run_id"] = demo_run.record.run_id
     at.run()
@@ -65,7 +67,8 @@ def test_selected_finished_run_shows_measured_bytes_without_recording(page, demo
     assert expected > 0 and measured.value == human_bytes(expected)
     assert any(m.label == "Forecast peak" for m in at.metric)
     assert any("not live: no refresh" in c.value for c in at.caption)
-    assert not samples_path(demo_run.ws, demo_run.record.run_id).exists()  # viewing a finished run writes nothing
+    after = history.read_bytes() if history.exists() else b""
+    assert after == before  # viewing a finished run writes nothing
 
 
 def test_live_run_records_a_sample(page, demo_workspace, tmp_path):
