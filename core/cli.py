@@ -1,6 +1,6 @@
 """Headless CLI over the same run records the dashboard uses.
 
-    python -m core.cli start [--demo] [--set save_step=500 ...] [--config run.json] [--json]
+    python -m core.cli start [--demo] [--set save_step=500 ...] [--config run.json] [--gpus 0,1 | --world-size N] [--json]
     python -m core.cli status RUN_ID [--json]
     python -m core.cli stop RUN_ID [--wait] [--grace-s 180]
     python -m core.cli resume --output PATH | --from-checkpoint CKPT [--set ...]
@@ -67,17 +67,38 @@ def _state_dict(ws, run_id: str) -> dict:
             "output_path": state.record.output_path if state.record else None,
             "step": state.status.get("step"), "total_steps": state.status.get("total_steps"),
             "train_loss": state.status.get("train_loss"), "eval_loss": state.status.get("eval_loss"),
-            "trainer_run_folder": state.status.get("trainer_run_folder")}
+            "trainer_run_folder": state.status.get("trainer_run_folder"),
+            "world_size": state.record.world_size if state.record else None,
+            "gpus": state.record.gpus if state.record else None}
 
 
 def _print(args, data, text: str) -> None:
     print(json.dumps(data, default=str) if args.json else text)
 
 
-def cmd_start(args, ws) -> ExitStatus:
-    from core.launcher import start_run
+def _ranks(args) -> dict:
+    """start_run's world_size / gpus from --gpus 0,1 (one rank per GPU) or --world-size N (CPU, gloo)."""
+    from core.errors import FieldError
 
-    record = start_run(ws, _config(args, ws), disk_override=args.disk_override)
+    gpus: tuple[int, ...] = ()
+    if args.gpus:
+        try:
+            gpus = tuple(int(g) for g in args.gpus.split(",") if g.strip())
+        except ValueError:
+            raise ConfigInvalid([FieldError("--gpus", f"{args.gpus!r} must be GPU indices like 0,1")]) from None
+    return {"world_size": args.world_size or len(gpus) or 1, "gpus": gpus}
+
+
+def cmd_start(args, ws) -> ExitStatus:
+    from core.launcher import prepare_run, start_run
+
+    if args.prepare_only:
+        folder = prepare_run(ws, _config(args, ws), world_size=_ranks(args)["world_size"], disk_override=args.disk_override)
+        command = f"torchrun --nproc-per-node=N ... -m core.train_process {folder}"
+        _print(args, {"run_id": folder.name, "run_folder": str(folder), "command": command},
+               f"prepared {folder.name}; start its ranks with:\n  {command}")
+        return ExitStatus.OK
+    record = start_run(ws, _config(args, ws), disk_override=args.disk_override, **_ranks(args))
     _print(args, {"run_id": record.run_id, "pid": record.pid, "output_path": record.output_path},
            f"started {record.run_id} (pid {record.pid}) -> {record.output_path}")
     return ExitStatus.OK
@@ -89,7 +110,8 @@ def cmd_resume(args, ws) -> ExitStatus:
 
     config = _config(args, ws)
     if args.from_checkpoint:
-        record = start_run(ws, config, mode="restore", resume_from=args.from_checkpoint, disk_override=args.disk_override)
+        record = start_run(ws, config, mode="restore", resume_from=args.from_checkpoint, disk_override=args.disk_override,
+                           **_ranks(args))
     else:
         output = args.output or config.output_path
         folder = newest_resumable_folder(output)
@@ -97,7 +119,7 @@ def cmd_resume(args, ws) -> ExitStatus:
             print(f"nothing to continue: {output} has no run with an intact checkpoint", file=sys.stderr)
             return ExitStatus.NOT_FOUND
         record = start_run(ws, config.with_changes(output_path=str(output)), mode="continue", resume_from=str(folder),
-                           disk_override=args.disk_override)
+                           disk_override=args.disk_override, **_ranks(args))
     _print(args, {"run_id": record.run_id, "mode": record.mode, "resume_from": record.resume_from},
            f"started {record.run_id} ({record.mode} from {record.resume_from})")
     return ExitStatus.OK
@@ -143,6 +165,11 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--config", help="JSON file with run settings")
         p.add_argument("--set", action="append", metavar="NAME=VALUE", help="override one setting")
         p.add_argument("--disk-override", action="store_true", help="start even if the disk forecast does not fit")
+        p.add_argument("--gpus", help="GPU indices to train on, one DDP rank each, e.g. 0,1")
+        p.add_argument("--world-size", type=int, help="DDP ranks; without --gpus they run on the CPU (gloo)")
+        if name == "start":
+            p.add_argument("--prepare-only", action="store_true",
+                           help="write the run folder for torchrun (multi-node) instead of starting it")
         if name == "resume":
             p.add_argument("--output", help="output path whose newest run to continue")
             p.add_argument("--from-checkpoint", help="start from this checkpoint's weights (step restarts at 0)")

@@ -256,7 +256,8 @@ def forecast_for_run(ws: Workspace, run_id: str) -> DiskPlan:
     record = load_record(ws, run_id)
     if record is None:
         raise ConfigInvalid([FieldError("run", f"run {run_id} has no readable record.json")])
-    checked = preflight(validate_config(record.config))
+    # Ranks change only the steps per epoch: rank 0 alone writes checkpoints.
+    checked = preflight(validate_config(record.config), world_size=record.world_size)
     return plan_for_run(checked.config, base=checked.base, steps_per_epoch_=checked.steps_per_epoch,
                         train=checked.train)
 

@@ -15,7 +15,7 @@ from core.config import RunConfig
 from core.disk_preflight import check_disk
 from core.errors import ConfigInvalid, FieldError, LaunchRefused
 from core.output_lock import OutputBusy, try_lock_output
-from core.preflight import PreflightResult, preflight
+from core.preflight import PreflightResult, check_cpu_ranks, preflight
 from core.process_identity import identify, is_alive
 from core.run_records import (RunRecord, load_record, log_path, new_run_id, run_dir, save_record,
                               stop_path)
@@ -35,13 +35,19 @@ class StopOutcome:
 
 
 def start_run(ws: Workspace, config: RunConfig, *, mode: str = "new", resume_from: str = "",
-              checked: PreflightResult | None = None, disk_override: bool = False) -> RunRecord:
+              checked: PreflightResult | None = None, disk_override: bool = False, world_size: int = 1,
+              gpus: tuple[int, ...] = ()) -> RunRecord:
     """Validate everything, check the disk forecast, take the output path's lock and launch.
 
-    Raises ConfigInvalid (nothing written) or LaunchRefused (another run holds the output path,
-    or DiskWontFit: the forecast peak exceeds the free space and `disk_override` is off).
+    `gpus` trains one DDP rank per listed GPU; without GPUs, `world_size` > 1 runs that many ranks
+    on the CPU (gloo). Several ranks are started by one group leader (core.rank_group), the
+    process recorded here. Raises ConfigInvalid (nothing written) or LaunchRefused (another run
+    holds the output path, or DiskWontFit: the forecast peak exceeds the free space and
+    `disk_override` is off).
     """
-    checked = checked or preflight(config, mode=mode, resume_from=resume_from)
+    checked = checked or preflight(config, mode=mode, resume_from=resume_from, world_size=world_size, gpus=tuple(gpus))
+    if not checked.gpus and check_cpu_ranks(checked.world_size):
+        raise ConfigInvalid(check_cpu_ranks(checked.world_size))
     check_disk(checked, override=disk_override)
     run_id = new_run_id()
     output = Path(checked.config.output_path)
@@ -60,6 +66,11 @@ def start_run(ws: Workspace, config: RunConfig, *, mode: str = "new", resume_fro
         command = [ws.python_executable, "-m", "core.train_process", str(folder)]
         env = ws.subprocess_env()
         env["XTTS_DASHBOARD_LOCK_FD"] = str(lock.fd)
+        if checked.gpus:
+            env["CUDA_DEVICE_ORDER"] = "PCI_BUS_ID"  # the indices nvidia-smi and core.devices show
+            env["CUDA_VISIBLE_DEVICES"] = ",".join(map(str, checked.gpus))
+        elif checked.world_size > 1:
+            env["CUDA_VISIBLE_DEVICES"] = ""  # ranks asked for on the CPU stay there (gloo)
         with open(log_path(ws, run_id), "ab") as log:
             proc = subprocess.Popen(
                 command, cwd=PROJECT_DIR, env=env, stdin=subprocess.DEVNULL, stdout=log,
@@ -69,7 +80,8 @@ def start_run(ws: Workspace, config: RunConfig, *, mode: str = "new", resume_fro
             run_id=run_id, output_path=str(output), config=checked.config.to_dict(), command=command,
             pid=proc.pid, process_start_time=identity.start_time if identity else time.time(),
             started_at=time.time(), mode=mode, resume_from=resume_from,
-            trainer_run_name=checked.trainer_run_name(run_id), env_overrides=dict(ws.env_overrides))
+            trainer_run_name=checked.trainer_run_name(run_id), env_overrides=dict(ws.env_overrides),
+            world_size=checked.world_size, gpus=list(checked.gpus))
         save_record(ws, record)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
@@ -79,6 +91,22 @@ def start_run(ws: Workspace, config: RunConfig, *, mode: str = "new", resume_fro
     # Reap the child when it ends so it never lingers as a zombie under the dashboard.
     threading.Thread(target=proc.wait, name=f"reap-{run_id}", daemon=True).start()
     return record
+
+
+def prepare_run(ws: Workspace, config: RunConfig, *, mode: str = "new", resume_from: str = "", world_size: int = 1,
+                disk_override: bool = False) -> Path:
+    """Check a run and write its record folder (launch.json) without starting it: for torchrun.
+
+    `torchrun ... -m core.train_process <folder>` then starts the ranks on each node; rank 0 takes
+    the output path's lock and writes record.json itself, so the dashboard lists the run.
+    """
+    checked = preflight(config, mode=mode, resume_from=resume_from, world_size=world_size)
+    check_disk(checked, override=disk_override)
+    run_id = new_run_id()
+    folder = run_dir(ws, run_id)
+    folder.mkdir(parents=True)
+    write_json_atomic(folder / "launch.json", checked.to_launch_dict(run_id, mode, resume_from))
+    return folder
 
 
 def request_stop(ws: Workspace, run_id: str, grace_s: float = DEFAULT_STOP_GRACE_S) -> StopOutcome:

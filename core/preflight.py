@@ -120,7 +120,14 @@ def check_ranks(world_size: int, gpus: tuple[int, ...] | list[int]) -> list[Fiel
             return [FieldError("gpus", "each GPU can be listed once (one rank per GPU)")]
         if world_size not in (1, len(gpus)):
             return [FieldError("world_size", f"is {world_size} but {len(gpus)} GPUs are listed; give one or the other")]
-    elif not 1 <= world_size <= MAX_CPU_RANKS:
+    elif world_size < 1:
+        return [FieldError("world_size", f"is {world_size}; give at least 1 rank")]
+    return []
+
+
+def check_cpu_ranks(world_size: int) -> list[FieldError]:
+    """Ranks this machine starts on its CPU (torchrun runs across nodes are not capped)."""
+    if world_size > MAX_CPU_RANKS:
         return [FieldError("world_size", f"is {world_size}; allowed from 1 to {MAX_CPU_RANKS} ranks on the CPU")]
     return []
 

@@ -5,7 +5,8 @@
     status.json   progress written by the training process's callbacks (atomic)
     outcome.json  exit code written by the training process when it ends
     stop.json     a stop request and whether it had to be escalated
-    train.log     the training process's stdout and stderr
+    train.log     the training process's stdout and stderr (rank 0 of a multi-rank run)
+    train.rank<R>.log   rank R's output, for R > 0
 """
 from __future__ import annotations
 
@@ -36,6 +37,8 @@ class RunRecord:
     resume_from: str = ""  # trainer run folder (continue) or checkpoint (restore)
     trainer_run_name: str = ""
     env_overrides: dict[str, str] = field(default_factory=dict)
+    world_size: int = 1  # training processes (DDP ranks); >1: `pid` is the group leader
+    gpus: list[int] = field(default_factory=list)  # GPU indices, rank R on gpus[R]; empty: CPU
     version: int = RECORD_VERSION
 
     @property
@@ -78,8 +81,12 @@ def list_run_ids(ws: Workspace) -> list[str]:
     return sorted(ids, reverse=True)
 
 
-def log_path(ws: Workspace, run_id: str) -> Path:
-    return run_dir(ws, run_id) / "train.log"
+def rank_log_name(rank: int) -> str:
+    return "train.log" if rank == 0 else f"train.rank{rank}.log"
+
+
+def log_path(ws: Workspace, run_id: str, rank: int = 0) -> Path:
+    return run_dir(ws, run_id) / rank_log_name(rank)
 
 
 def status_path(ws: Workspace, run_id: str) -> Path:
@@ -98,9 +105,9 @@ def read_status(ws: Workspace, run_id: str) -> dict[str, Any]:
     return read_json(status_path(ws, run_id)) or {}
 
 
-def last_log_lines(ws: Workspace, run_id: str, count: int = 20, max_bytes: int = 64 * 1024) -> list[str]:
-    """The last lines of train.log, reading only its tail."""
-    path = log_path(ws, run_id)
+def last_log_lines(ws: Workspace, run_id: str, count: int = 20, max_bytes: int = 64 * 1024, rank: int = 0) -> list[str]:
+    """The last lines of train.log (or rank `rank`'s log), reading only its tail."""
+    path = log_path(ws, run_id, rank)
     try:
         with open(path, "rb") as handle:
             handle.seek(0, os.SEEK_END)

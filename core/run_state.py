@@ -38,6 +38,17 @@ class RunState:
     last_lines: tuple[str, ...] = ()
 
 
+# torch reports a save cut short by a full disk as "unexpected pos" rather than ENOSPC.
+DISK_FULL_SIGNS = ("No space left on device", "unexpected pos", "File too large")
+
+
+def disk_full_hint(lines: tuple[str, ...]) -> str:
+    """A plain-words hint when the log shows a write that ran out of disk."""
+    if any(sign in line for line in lines for sign in DISK_FULL_SIGNS):
+        return " — the disk looks full: a checkpoint write failed; free space (see the Disk page) and continue the run"
+    return ""
+
+
 def read_run_state(ws: Workspace, run_id: str) -> RunState:
     """What a run is doing now, from its record, its files and the process table."""
     record = load_record(ws, run_id)
@@ -52,7 +63,9 @@ def read_run_state(ws: Workspace, run_id: str) -> RunState:
         if stop:
             return RunState(run_id, RunPhase.STOPPING, record, status, detail="stop requested (SIGINT): saving a checkpoint")
         return RunState(run_id, RunPhase.RUNNING, record, status)
-    tail = tuple(last_log_lines(ws, run_id))
+    # A multi-rank run that failed names the rank; its own log says why.
+    failed_rank = outcome.get("failed_rank") if isinstance(outcome, dict) else None
+    tail = tuple(last_log_lines(ws, run_id, rank=failed_rank if isinstance(failed_rank, int) else 0))
     if isinstance(outcome, dict) and isinstance(outcome.get("exit_code"), int):
         code = outcome["exit_code"]
         if code == 0:
@@ -61,7 +74,7 @@ def read_run_state(ws: Workspace, run_id: str) -> RunState:
             return RunState(run_id, RunPhase.STOPPED, record, status, code,
                             outcome.get("message", "stopped by SIGINT; the trainer saved a checkpoint"), tail)
         return RunState(run_id, RunPhase.FAILED, record, status, code,
-                        outcome.get("message", f"exited with status {code}"), tail)
+                        outcome.get("message", f"exited with status {code}") + disk_full_hint(tail), tail)
     if stop.get("escalated"):
         return RunState(run_id, RunPhase.STOPPED, record, status, None,
                         f"did not stop within {stop.get('grace_s')} s of SIGINT; killed (SIGKILL), no checkpoint saved", tail)

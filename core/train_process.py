@@ -3,6 +3,10 @@
 Launched detached by core.launcher. Runs coqui's Trainer + GPTTrainer, reports progress into
 status.json through trainer callbacks, writes ready/ when training finishes, and records its
 exit code in outcome.json (the dashboard derives the run state from these files).
+
+With several ranks (launch.json's world_size > 1) the first process becomes the group leader
+(core.rank_group) and starts this module once per rank; a rank reads its place from RANK /
+WORLD_SIZE / LOCAL_RANK / MASTER_ADDR / MASTER_PORT, so torchrun can start the ranks as well.
 """
 from __future__ import annotations
 
@@ -13,11 +17,13 @@ from pathlib import Path
 
 from core.atomic_io import read_json, write_json_atomic
 from core.config import RunConfig
+from core.distributed import GradientSync, RankEnv, init_group, leave_group, pin_local_gpu, weights_fingerprint
 from core.disk_tracking import MIN_SAMPLE_INTERVAL_S, SAMPLES_FILE, measure_folders, record_sample
 from core.preflight import PreflightResult, checkpoint_looks_complete, preflight
 from core.ready_export import export_ready
 from core.start_weights import load_resized, needs_resize
 from core.retention import RetentionPolicy, keep_best, keep_milestone
+from core.run_records import rank_log_name
 from core.trainer_setup import build_gpt_trainer_config, ready_dir
 
 STATUS_MIN_INTERVAL_S = 0.5
@@ -141,7 +147,7 @@ class StatusReporter:
             write_json_atomic(self.outcome_path, {"exit_code": code, "message": message, "ended_at": time.time()})
 
 
-def use_only_intact_checkpoints() -> None:
+def use_only_intact_checkpoints():
     """Make `continue_path` skip truncated checkpoints.
 
     The trainer's get_last_checkpoint takes the highest step without checking the file, so after
@@ -161,13 +167,18 @@ def use_only_intact_checkpoints() -> None:
         return original(path)
 
     trainer.trainer.get_last_checkpoint = last_intact
+    return last_intact
 
 
-def train(folder: Path, reporter_box: list) -> int:
+def train(folder: Path, reporter_box: list, rank: RankEnv | None = None) -> int:
+    """Train (one rank of) the run in `folder`. Only rank 0 writes status, checkpoints and ready/."""
     launch = read_json(folder / "launch.json")
-    checked = preflight(RunConfig(**launch["config"]), mode=launch["mode"], resume_from=launch["resume_from"])
-    reporter = StatusReporter(folder, checked)
-    reporter_box.append(reporter)
+    checked = preflight(RunConfig(**launch["config"]), mode=launch["mode"], resume_from=launch["resume_from"],
+                        world_size=rank.world_size if rank else 1)
+    is_main = rank is None or rank.is_main
+    reporter = StatusReporter(folder, checked) if is_main else None
+    if reporter:
+        reporter_box.append(reporter)
     for note in (*checked.adjustments, *checked.warnings):
         print(f" > NOTE: {note}", flush=True)
 
@@ -185,20 +196,51 @@ def train(folder: Path, reporter_box: list) -> int:
         model = GPTTrainer.init_from_config(gpt_config)
         note = load_resized(model, Path(start))
         gpt_config.model_args.xtts_checkpoint = start
-        reporter.status["adjustments"].append(note)
+        if reporter:
+            reporter.status["adjustments"].append(note)
         print(f" > NOTE: {note}", flush=True)
     else:
         model = GPTTrainer.init_from_config(gpt_config)
+    output_path = gpt_config.output_path
+    if rank:
+        import torch
+
+        backend = init_group(rank, torch.cuda.is_available())
+        # Only recorded in the trainer's config.json: the group was joined just above (env:// rendezvous).
+        gpt_config.distributed_backend = backend
+        gpt_config.distributed_url = f"tcp://{rank.master_addr}:{rank.master_port}"
+        if launch["mode"] == "continue":
+            # Rank 0 sets truncated checkpoints aside (below, in last_intact) before any rank looks.
+            if is_main:
+                use_only_intact_checkpoints()(launch["resume_from"])
+            torch.distributed.barrier()
+        if not is_main:
+            # The trainer writes config.json and trainer_<rank>_log.txt into its run folder (and
+            # deletes that folder on a crash while it holds no .pth): give other ranks their own.
+            output_path = str(folder / f"rank{rank.rank}")
     args = TrainerArgs(restore_path=launch["resume_from"] if launch["mode"] == "restore" else None,
                        continue_path=launch["resume_from"] if launch["mode"] == "continue" else "",
-                       skip_train_epoch=False, start_with_eval=False, grad_accum_steps=config.grad_accum_steps)
+                       skip_train_epoch=False, start_with_eval=False, grad_accum_steps=config.grad_accum_steps,
+                       rank=rank.rank if rank else 0, use_ddp=rank is not None, group_id=f"group_{launch['run_id']}")
     if launch["mode"] == "continue":
         use_only_intact_checkpoints()
-    trainer = Trainer(args, gpt_config, output_path=gpt_config.output_path, model=model,
+    trainer = Trainer(args, gpt_config, output_path=output_path, model=model,
                       train_samples=checked.train.to_samples(config.language),
                       eval_samples=checked.eval.to_samples(config.language),
-                      parse_command_line_args=False, callbacks=reporter.callbacks())
+                      parse_command_line_args=False, callbacks=reporter.callbacks() if reporter else {})
+    if rank:
+        # The trainer's own DDP mode is off (one device per rank) and would not average gradients anyway.
+        trainer.wrapped_model = GradientSync(trainer.model, trainer.optimizer, trainer.use_cuda)
+        if reporter:
+            reporter.status.update(world_size=rank.world_size, backend=backend,
+                                   device=f"{reporter.status.get('device', '')} x {rank.world_size} ranks ({backend})")
+            reporter.write(force=True)
     trainer.fit()
+    if rank:
+        print(f" > weights fingerprint (rank {rank.rank}): {weights_fingerprint(trainer.optimizer)}", flush=True)
+        leave_group()
+        if not is_main:
+            return 0
 
     reporter.status["phase"] = "exporting"
     reporter.write(force=True)
@@ -215,12 +257,71 @@ def train(folder: Path, reporter_box: list) -> int:
     return 0
 
 
+def become_rank(folder: Path, rank: RankEnv) -> None:
+    """Set this process up as one rank: its own log file, its own GPU, SIGINT for rank 0 only."""
+    import os
+    import signal
+
+    # Under core.rank_group stdout already is this file; under torchrun this gives the same layout.
+    log = os.open(folder / rank_log_name(rank.rank), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    os.close(log)
+    pin_local_gpu(rank.local_rank)
+    if not rank.is_main:
+        # Rank 0 saves the checkpoint on SIGINT; the others end when the group is torn down. Were
+        # they to exit on SIGINT too, rank 0 could be cut off mid all-reduce before it saves.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def register_rank0(folder: Path, rank: RankEnv) -> object:
+    """Rank 0 started by torchrun (not by our launcher): take the output lock, write record.json.
+
+    Returns the lock, to be held for the life of the process.
+    """
+    import os
+    from dataclasses import asdict
+
+    from core.output_lock import try_lock_output
+    from core.process_identity import identify
+    from core.run_records import RunRecord
+
+    launch = read_json(folder / "launch.json")
+    lock = try_lock_output(Path(launch["config"]["output_path"]), launch["run_id"])  # OutputBusy: exits 1
+    me = identify(os.getpid())
+    record = RunRecord(run_id=launch["run_id"], output_path=launch["config"]["output_path"], config=launch["config"],
+                       command=["torchrun", "-m", "core.train_process", str(folder)], pid=os.getpid(),
+                       process_start_time=me.start_time if me else time.time(), started_at=time.time(),
+                       mode=launch["mode"], resume_from=launch["resume_from"],
+                       trainer_run_name=launch["trainer_run_name"], world_size=rank.world_size)
+    write_json_atomic(folder / "record.json", asdict(record))
+    return lock
+
+
 def main(argv: list[str]) -> int:
+    import os
+
     folder = Path(argv[1])
+    rank = RankEnv.from_env(os.environ)
+    wanted = int((read_json(folder / "launch.json") or {}).get("world_size") or 1)
+    if rank is None and wanted > 1:
+        from core.rank_group import supervise
+
+        launch = read_json(folder / "launch.json")
+        return supervise(folder, wanted, [int(g) for g in launch.get("gpus") or []], sys.executable)
+    if rank is not None:
+        become_rank(folder, rank)
+    if rank is not None and not rank.is_main:
+        return train(folder, [], rank)  # errors: traceback in its log, exit status to the leader
+    from core.rank_group import LEADER_ENV
+
+    _lock = register_rank0(folder, rank) if rank is not None and LEADER_ENV not in os.environ else None  # noqa: F841
     box: list[StatusReporter] = []
     code, message = 1, "failed"
     try:
-        code = train(folder, box)
+        code = train(folder, box, rank)
         message = "finished; ready/ written"
     except KeyboardInterrupt:
         code, message = EXIT_INTERRUPTED, "stopped by SIGINT before training started"

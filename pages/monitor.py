@@ -73,7 +73,10 @@ def render_system(state: RunState) -> None:
 
 
 def render_log(state: RunState) -> list:
-    path = log_path(ws, state.run_id)
+    world = state.record.world_size if state.record else 1
+    rank = st.selectbox("Rank", range(world), key="mon_rank", format_func=lambda r: f"rank {r}" + (
+        " (saves checkpoints, writes curves)" if r == 0 else "")) if world > 1 else 0
+    path = log_path(ws, state.run_id, rank)
     tail = log_tail(str(path))
     tail.refresh()
     which = st.radio("Log filter", list(LOG_FILTERS), horizontal=True, key="mon_log_filter")
@@ -85,6 +88,9 @@ def render_log(state: RunState) -> list:
     if path.is_file():
         st.download_button("Download full log", data=lambda: path.read_bytes(), file_name=f"{state.run_id}.log",
                            key=f"mon_download_{state.run_id}")
+    if rank:  # checkpoint events come from rank 0, whichever log is shown
+        tail = log_tail(str(log_path(ws, state.run_id)))
+        tail.refresh()
     return tail.events()
 
 

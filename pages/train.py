@@ -9,10 +9,11 @@ import streamlit as st
 from core.base_model import LICENSE_TEXT, download_xtts_v2, xtts_v2_cache_dir
 from core.config import FIELD_BY_NAME, FIELDS, PRESETS, apply_preset, validate_config
 from core.demo import NOISE_NOTICE
-from core.devices import describe_device
+from core.devices import describe_device, list_gpus
 from core.disk_preflight import forecast
-from core.preflight import preflight
+from core.preflight import MAX_CPU_RANKS, preflight
 from core.errors import ConfigInvalid, LaunchRefused
+from core.path_guard import outside_roots_errors
 from core.gallery import custom_models_dir
 from core.launcher import request_stop, start_run
 from core.resume import all_checkpoints, newest_resumable_folder
@@ -79,11 +80,21 @@ def on_preset() -> None:
     flash("info", f"Preset '{name}': save every {config.save_step} steps, keep {config.save_n_checkpoints}.")
 
 
+def ranks() -> dict:
+    """start_run's world_size / gpus from the GPU multiselect, or the CPU ranks number without GPUs."""
+    gpus = tuple(st.session_state.get("cfg_gpus") or ())
+    return {"world_size": len(gpus) or int(st.session_state.get("cfg_cpu_ranks", 1)), "gpus": gpus}
+
+
 def launch(mode: str, resume_from: str = "") -> None:
     try:
-        config = validate_config(raw_config())
+        raw = raw_config()
+        outside = outside_roots_errors(ws, [(name, raw[name]) for name in (*PATH_WIDGETS, "base_model_dir")])
+        if outside:
+            raise ConfigInvalid(outside)
+        config = validate_config(raw)
         record = start_run(ws, config, mode=mode, resume_from=resume_from,
-                           disk_override=st.session_state.get("cfg_disk_override", False))
+                           disk_override=st.session_state.get("cfg_disk_override", False), **ranks())
     except ConfigInvalid as exc:
         for error in exc.errors:
             flash("error", f"{error.field}: {error.message}")
@@ -183,10 +194,10 @@ def render_form() -> None:
 
 
 @st.cache_data(show_spinner=False, ttl=30)
-def disk_forecast_line(raw: tuple) -> tuple[str, str]:
-    """(level, sentence) of the disk forecast for the form's current values."""
+def disk_forecast_line(raw: tuple, world_size: int = 1, gpus: tuple = ()) -> tuple[str, str]:
+    """(level, sentence) of the disk forecast for the form's current values (rank 0 saves; only steps change)."""
     try:
-        checked = preflight(validate_config(dict(raw)))
+        checked = preflight(validate_config(dict(raw)), world_size=world_size, gpus=gpus)
         plan = forecast(checked)
     except ConfigInvalid:
         return "caption", "Disk forecast: fix the settings below first."
@@ -199,7 +210,15 @@ def disk_forecast_line(raw: tuple) -> tuple[str, str]:
 def render_actions() -> None:
     st.subheader("Run")
     st.caption(f"Device: {describe_device(dict(ws.env_overrides))}")
-    level, text = disk_forecast_line(tuple(sorted(raw_config().items())))
+    gpus = list_gpus()
+    if gpus:
+        names = {g.index: f"{g.index}: {g.name} ({g.free_bytes / 2**30:.1f} GiB free)" for g in gpus}
+        st.multiselect("GPUs (one DDP rank each; none: the default device)", list(names), key="cfg_gpus",
+                       format_func=names.get)
+    else:
+        st.number_input(f"Ranks on CPU (gloo, for testing DDP; 1-{MAX_CPU_RANKS})", min_value=1,
+                        max_value=MAX_CPU_RANKS, step=1, key="cfg_cpu_ranks", value=1)
+    level, text = disk_forecast_line(tuple(sorted(raw_config().items())), **ranks())
     getattr(st, level)(text)
     st.checkbox("Start even if the disk forecast says it will not fit", key="cfg_disk_override")
     cols = st.columns(3)

@@ -43,3 +43,14 @@ def test_cli_start_status_stop_list_share_records_with_the_dashboard(workspace, 
     listed = json.loads(cli(workspace, "list").stdout)
     assert [r["run_id"] for r in listed] == [run_id] and listed[0]["phase"] == "stopped"
     assert cli(workspace, "status", "no-such-run", check=False).returncode == 4
+
+
+def test_ranks_and_gpus_are_checked_before_anything_starts(workspace):
+    too_many = cli(workspace, "start", "--demo", "--world-size", "99", check=False)
+    assert too_many.returncode == 2 and "world_size" in too_many.stderr
+    from core.devices import list_gpus
+
+    missing = 1 + max((g.index for g in list_gpus()), default=-1)
+    no_gpu = cli(workspace, "start", "--demo", "--gpus", str(missing), check=False)
+    assert no_gpu.returncode == 2 and f"no GPU with index {missing}" in no_gpu.stderr
+    assert list_run_ids(workspace) == []

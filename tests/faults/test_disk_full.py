@@ -78,6 +78,7 @@ def test_trainer_runs_out_of_disk_during_a_checkpoint_save(tmp_path, demo_worksp
     phase = wait_until_ended(ws, record.run_id, 300)
     state = read_run_state(ws, record.run_id)
     assert phase is RunPhase.FAILED and state.exit_code == 1, state.detail
+    assert "disk looks full" in state.detail
     tail = "\n".join(state.last_lines)
     # torch.save reports a full disk only as a zip-writer error ("unexpected pos ..."), not ENOSPC.
     assert "save_checkpoint" in tail and "torch.save" in tail and "RuntimeError" in tail, tail
