@@ -126,3 +126,26 @@ def default_promote_target(ws: Workspace, entry: GalleryEntry) -> Path:
 
 def describe_age(mtime_s: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(mtime_s))
+
+
+@dataclass(frozen=True)
+class CurveMark:
+    step: int
+    loss: float
+    label: str
+    is_best: bool
+
+
+def checkpoint_marks(entries: list[GalleryEntry], steps, losses) -> list[CurveMark]:
+    """Where each checkpoint sits on a loss curve: the curve's value at the checkpoint's step."""
+    import numpy as np
+
+    if len(steps) == 0:
+        return []
+    marks = []
+    for entry in entries:
+        if entry.info.step is None:
+            continue
+        loss = float(np.interp(entry.info.step, steps, losses))
+        marks.append(CurveMark(entry.info.step, loss, f"{entry.info.path.name} ({entry.location})", entry.is_best))
+    return marks

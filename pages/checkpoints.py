@@ -9,8 +9,12 @@ from core.checkpoint_files import CheckpointError
 from core.checkpoint_ops import delete_checkpoints, optimize, promote
 from core.errors import ConfigInvalid
 from core.path_guard import outside_roots_errors
-from core.gallery import GalleryEntry, default_promote_target, describe_age, export_ready_from, gallery
-from pages.common import human_bytes, workspace
+from core.gallery import (GalleryEntry, checkpoint_marks, default_promote_target, describe_age, export_ready_from,
+                          gallery)
+from core.run_records import read_status
+from pages.common import event_reader, human_bytes, workspace
+
+LOSS_TAG = "TrainIterStats/loss"
 
 FLASH_KEY = "gallery_flash"
 ws = workspace()
@@ -139,6 +143,31 @@ def render_actions(entries: list[GalleryEntry]) -> None:
         st.button("Start a new run from its weights (step restarts at 0)", on_click=on_use_as_resume, args=(source,))
 
 
+def render_loss_curve(entries: list[GalleryEntry], run_id: str | None) -> None:
+    """The run's train loss with each of its checkpoints placed on the curve."""
+    folder = read_status(ws, run_id).get("trainer_run_folder") if run_id else None
+    if not folder:
+        return
+    reader = event_reader(folder)
+    reader.refresh()
+    series = reader.series(LOSS_TAG)
+    if not series.steps.size:
+        return
+    import plotly.graph_objects as go
+    from core.downsample import downsample
+
+    x, y = downsample(series.steps.astype(float), series.values, 1500)
+    marks = checkpoint_marks([e for e in entries if e.run_id == run_id], series.steps, series.values)
+    figure = go.Figure()
+    figure.add_scatter(x=x, y=y, mode="lines", name="train loss", line=dict(color="lightgrey"))
+    figure.add_scatter(x=[m.step for m in marks], y=[m.loss for m in marks], mode="markers", name="checkpoints",
+                       text=[m.label for m in marks], hovertemplate="%{text}<br>step %{x}<extra></extra>",
+                       marker=dict(size=[14 if m.is_best else 9 for m in marks],
+                                   symbol=["star" if m.is_best else "circle" for m in marks]))
+    figure.update_layout(title=f"Checkpoints of {run_id} on its train loss", height=280, margin=dict(l=10, r=10, t=40, b=10))
+    st.plotly_chart(figure, width="stretch", key="gal_curve")
+
+
 def render_cleanup(entries: list[GalleryEntry]) -> None:
     st.subheader("Clean up")
     deletable = {entry_label(e): e for e in entries if not e.protected}
@@ -166,4 +195,6 @@ else:
              and (not kinds or e.info.kind.value in kinds) and (not states or e.info.integrity.value in states)]
     st.dataframe(table_rows(shown), hide_index=True, width="stretch")
     render_actions(shown)
+    chosen = next((e for e in shown if entry_label(e) == st.session_state.get("gal_choice")), None)
+    render_loss_curve(entries, chosen.run_id if chosen else next((e.run_id for e in shown if e.run_id), None))
     render_cleanup(shown)

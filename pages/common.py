@@ -7,6 +7,7 @@ from pathlib import Path
 import streamlit as st
 
 from core.demo import DemoAssets, ensure_demo
+from core.events import RunEventReader
 from core.workspace import Workspace
 
 WORKSPACE_KEY = "workspace_root"
@@ -60,3 +61,9 @@ def human_bytes(value: float | None) -> str:
             return f"{value:,.0f} {unit}" if unit == "B" else f"{value:,.2f} {unit}"
         value /= 1000
     return f"{value} B"
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def event_reader(run_folder: str) -> RunEventReader:
+    """One incremental reader per run folder, shared by every browser session (it is thread-safe)."""
+    return RunEventReader(run_folder)

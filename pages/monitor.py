@@ -8,22 +8,15 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from core.curves import CHART_TAGS, X_MODES, chart_curves
-from core.events import RunEventReader
 from core.log_tail import EventKind, LogFilter, LogTail
 from core.run_records import list_run_ids, log_path
 from core.run_state import RunState, read_run_state
 from core.system_monitor import system_load
 from core.tensorboard_launcher import ensure_tensorboard
-from pages.common import SELECTED_RUN_KEY, human_bytes, workspace
+from pages.common import SELECTED_RUN_KEY, event_reader, human_bytes, workspace
 
 ws = workspace()
 LOG_FILTERS = {"all": LogFilter.ALL, "warnings and errors": LogFilter.WARNINGS, "checkpoint events": LogFilter.CHECKPOINTS}
-
-
-@st.cache_resource(show_spinner=False, max_entries=64)
-def event_reader(run_folder: str) -> RunEventReader:
-    """One incremental reader per run folder, shared by every browser session (it is thread-safe)."""
-    return RunEventReader(run_folder)
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)

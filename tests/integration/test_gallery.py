@@ -78,6 +78,7 @@ def test_checkpoints_page_lists_and_promotes(demo_run, page, tmp_path):
     assert not at.exception
     table = at.dataframe[0].value
     assert {"checkpoint_100.pth", "checkpoint_200.pth", "best_model.pth"} <= set(table["file"])
+    assert at.get("plotly_chart"), "each checkpoint's position on the run's loss curve"
     outside = tmp_path / "outside.pth"
     promote_box = next(t for t in at.text_input if t.label == "Custom model path")
     promote_box.input(str(outside)).run()
@@ -91,3 +92,36 @@ def test_checkpoints_page_lists_and_promotes(demo_run, page, tmp_path):
     assert any("Promoted to" in s.value for s in at.success)
     next(b for b in at.button if b.label.startswith("Use promoted.pth")).click().run()
     assert at.session_state["cfg_custom_model_path"] == str(target)
+
+
+def test_checkpoints_sit_on_the_runs_loss_curve(demo_run):
+    from core.events import RunEventReader
+    from core.gallery import checkpoint_marks
+
+    reader = RunEventReader(demo_run.run_folder)
+    reader.refresh()
+    series = reader.series("TrainIterStats/loss")
+    entries = [e for e in gallery(demo_run.ws) if e.run_id == demo_run.record.run_id and e.location == "run"]
+    marks = {m.step: m for m in checkpoint_marks(entries, series.steps, series.values)}
+    assert {100, 200, 240} <= set(marks) and marks[240].is_best
+    at_100 = series.values[list(series.steps).index(100)] if 100 in series.steps else None
+    if at_100 is not None:
+        assert marks[100].loss == pytest.approx(at_100)
+    assert min(series.values) <= marks[200].loss <= max(series.values)
+
+
+def test_event_reader_matches_tensorboard_on_a_real_trainer_run(demo_run):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from core.events import RunEventReader
+
+    reader = RunEventReader(demo_run.run_folder)
+    reader.refresh()
+    accumulator = EventAccumulator(str(demo_run.run_folder), size_guidance={"scalars": 0})
+    accumulator.Reload()
+    tags = accumulator.Tags()["scalars"]
+    assert "TrainIterStats/loss" in tags and "EvalStats/avg_loss" in tags
+    for tag in tags:
+        expected = accumulator.Scalars(tag)
+        assert reader.steps(tag).tolist() == [e.step for e in expected]
+        assert reader.values(tag) == pytest.approx([e.value for e in expected])
