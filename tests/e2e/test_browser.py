@@ -92,7 +92,11 @@ def test_form_values_survive_a_visit_to_another_page(tab, dashboard):
     tab.get_by_role("heading", name="Disk", exact=True).first.wait_for()
     tab.get_by_role("link", name="Train").click()
     tab.get_by_role("heading", name="Train", exact=True).first.wait_for()
-    assert tab.get_by_role("spinbutton", name="epochs (1-1,000)").input_value() == "7"
+    # The widget first renders before the session's values arrive; wait for them, then compare.
+    from playwright.sync_api import expect
+
+    tab.wait_for_load_state("networkidle")
+    expect(tab.get_by_role("spinbutton", name="epochs (1-1,000)")).to_have_value("7", timeout=30_000)
 
 
 def test_the_dashboard_listens_on_localhost_only(dashboard):
