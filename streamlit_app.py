@@ -4,9 +4,9 @@ import os
 
 import streamlit as st
 
-from core.run_records import list_run_ids, load_record
-from core.run_state import read_run_state
-from core.startup import clean_leftovers
+from core.registry.records import list_run_ids, load_record
+from core.registry.state import read_run_state
+from core.checkpoints.leftovers import clean_leftovers
 from pages.common import SELECTED_RUN_KEY, workspace
 
 st.set_page_config(page_title="XTTS fine-tuning", page_icon=":material/graphic_eq:", layout="wide")

@@ -43,7 +43,7 @@ def generate(path: Path, small: bool) -> None:
         config.model_args.gpt_layers = 4
     xtts = Xtts(config)
     xtts.init_models()
-    # The DVAE GPTTrainer builds (shared/FACTS.md); num_tokens = gpt_num_audio_tokens - 2.
+    # The DVAE GPTTrainer builds (docs/trainer-facts.md); num_tokens = gpt_num_audio_tokens - 2.
     dvae = DiscreteVAE(channels=80, num_tokens=1024, codebook_dim=512, hidden_dim=512, num_resnet_blocks=3,
                        kernel_size=3, num_layers=2, positional_dims=1, normalization=None, use_transposed_convs=False)
     model = {f"xtts.{k}": v for k, v in xtts.state_dict().items()}
@@ -80,7 +80,7 @@ def generate(path: Path, small: bool) -> None:
 def child_main(op: str, src: Path, dst: Path) -> None:
     """One measured operation, timed from after the imports; prints a JSON line."""
     import torch
-    from core.checkpoint_ops import optimize
+    from core.checkpoints.ops import optimize
 
     out: dict[str, float] = {}
     started = time.perf_counter()
@@ -163,8 +163,8 @@ def main() -> None:
     if args.generate:
         return generate(Path(args.generate), args.small)
 
-    from core.checkpoint_files import clear_info_cache, read_checkpoint_info
-    from core.checkpoint_ops import promote
+    from core.checkpoints.files import clear_info_cache, read_checkpoint_info
+    from core.checkpoints.ops import promote
 
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
     src = CACHE_DIR / ("xtts_v2_training_checkpoint_small.pth" if args.small else "xtts_v2_training_checkpoint.pth")

@@ -17,12 +17,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.base_model import resolve_base_model  # noqa: E402
-from core.dataset import read_dataset, steps_per_epoch  # noqa: E402
-from core.demo import ensure_demo  # noqa: E402
-from core.diskplan import plan_for_run  # noqa: E402
-from core.launcher import start_run, wait_until_ended  # noqa: E402
-from core.train_form import demo_config  # noqa: E402
+from core.trainer.base_model import resolve_base_model  # noqa: E402
+from core.trainer.dataset import read_dataset, steps_per_epoch  # noqa: E402
+from core.trainer.demo import ensure_demo  # noqa: E402
+from core.disk.planner import plan_run  # noqa: E402
+from core.runs.launcher import start_run, wait_until_ended  # noqa: E402
+from core.trainer.demo import demo_config  # noqa: E402
 from core.workspace import Workspace  # noqa: E402
 
 
@@ -63,7 +63,7 @@ def main() -> int:
     base = resolve_base_model(config.base_model_dir)
     train = read_dataset(config.train_csv, "train_csv")
     started = time.perf_counter()
-    plan = plan_for_run(config, base=base, steps_per_epoch_=steps_per_epoch(len(train.clips), config.batch_size),
+    plan = plan_run(config, base=base, steps_per_epoch=steps_per_epoch(len(train.clips), config.batch_size),
                         train=train, use_measured=False)
     plan_s = time.perf_counter() - started
 

@@ -72,7 +72,7 @@ def finished_run_workspace(run_dir: Path, root: Path) -> tuple[Path, str]:
     import subprocess
 
     from core.atomic_io import write_json_atomic
-    from core.run_records import RunRecord, new_run_id, outcome_path, save_record, status_path
+    from core.registry.records import RunRecord, new_run_id, outcome_path, save_record, status_path
     from core.workspace import Workspace
 
     ws = Workspace.at(root)
@@ -111,7 +111,7 @@ def main() -> None:
     args = parser.parse_args()
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    from core.events import RunEventReader
+    from core.monitor.events import RunEventReader
 
     source = cached_run(args.steps)
     (event_file,) = source.glob("events.out.tfevents.*")

@@ -18,7 +18,15 @@ from enum import IntEnum
 from pathlib import Path
 
 from core.config import RunConfig, validate_config
-from core.errors import ConfigInvalid, LaunchRefused
+from core.errors import ConfigInvalid, FieldError, LaunchRefused
+from core.registry.records import list_run_ids
+from core.registry.state import read_run_state
+from core.trainer.demo import ensure_demo
+from core.trainer.demo import demo_config
+from core.workspace import Workspace
+
+# Launching and resuming pull in torch (checkpoint inspection, the disk planner's architecture
+# estimate); they are imported inside the commands that need them so `status` and `list` stay fast.
 
 
 class ExitStatus(IntEnum):
@@ -29,9 +37,7 @@ class ExitStatus(IntEnum):
     NOT_FOUND = 4
 
 
-def _workspace(args):
-    from core.workspace import Workspace
-
+def _workspace(args) -> Workspace:
     return Workspace.at(args.workspace or os.environ.get("XTTS_WORKSPACE") or Path.cwd() / "workspace")
 
 
@@ -39,8 +45,7 @@ def _parse_sets(pairs: list[str]) -> dict:
     values = {}
     for pair in pairs:
         if "=" not in pair:
-            raise ConfigInvalid([__import__("core.errors", fromlist=["FieldError"]).FieldError(
-                "--set", f"{pair!r} must look like name=value")])
+            raise ConfigInvalid([FieldError("--set", f"{pair!r} must look like name=value")])
         name, value = pair.split("=", 1)
         values[name.strip()] = value
     return values
@@ -49,9 +54,6 @@ def _parse_sets(pairs: list[str]) -> dict:
 def _config(args, ws) -> RunConfig:
     raw: dict = {}
     if args.demo or not args.config:
-        from core.demo import ensure_demo
-        from core.train_form import demo_config
-
         raw.update(demo_config(ws, ensure_demo(ws.demo_dir)).to_dict())
     if args.config:
         raw.update(json.loads(Path(args.config).read_text()))
@@ -60,14 +62,13 @@ def _config(args, ws) -> RunConfig:
 
 
 def _state_dict(ws, run_id: str) -> dict:
-    from core.run_state import read_run_state
-
     state = read_run_state(ws, run_id)
+    status = state.status
     return {"run_id": run_id, "phase": state.phase.value, "exit_code": state.exit_code, "detail": state.detail,
             "output_path": state.record.output_path if state.record else None,
-            "step": state.status.get("step"), "total_steps": state.status.get("total_steps"),
-            "train_loss": state.status.get("train_loss"), "eval_loss": state.status.get("eval_loss"),
-            "trainer_run_folder": state.status.get("trainer_run_folder"),
+            "step": status.step if state.record else None, "total_steps": status.total_steps,
+            "train_loss": status.train_loss, "eval_loss": status.eval_loss,
+            "trainer_run_folder": status.trainer_run_folder or None, "eta_s": status.eta_s,
             "world_size": state.record.world_size if state.record else None,
             "gpus": state.record.gpus if state.record else None}
 
@@ -78,8 +79,6 @@ def _print(args, data, text: str) -> None:
 
 def _ranks(args) -> dict:
     """start_run's world_size / gpus from --gpus 0,1 (one rank per GPU) or --world-size N (CPU, gloo)."""
-    from core.errors import FieldError
-
     gpus: tuple[int, ...] = ()
     if args.gpus:
         try:
@@ -90,11 +89,11 @@ def _ranks(args) -> dict:
 
 
 def cmd_start(args, ws) -> ExitStatus:
-    from core.launcher import prepare_run, start_run
+    from core.runs.launcher import prepare_run, start_run
 
     if args.prepare_only:
         folder = prepare_run(ws, _config(args, ws), world_size=_ranks(args)["world_size"], disk_override=args.disk_override)
-        command = f"torchrun --nproc-per-node=N ... -m core.train_process {folder}"
+        command = f"torchrun --nproc-per-node=N ... -m core.runs.train_process {folder}"
         _print(args, {"run_id": folder.name, "run_folder": str(folder), "command": command},
                f"prepared {folder.name}; start its ranks with:\n  {command}")
         return ExitStatus.OK
@@ -105,8 +104,8 @@ def cmd_start(args, ws) -> ExitStatus:
 
 
 def cmd_resume(args, ws) -> ExitStatus:
-    from core.launcher import start_run
-    from core.resume import newest_resumable_folder
+    from core.runs.launcher import start_run
+    from core.checkpoints.resume import newest_resumable_folder
 
     config = _config(args, ws)
     if args.from_checkpoint:
@@ -135,7 +134,7 @@ def cmd_status(args, ws) -> ExitStatus:
 
 
 def cmd_stop(args, ws) -> ExitStatus:
-    from core.launcher import request_stop, wait_until_ended
+    from core.runs.launcher import request_stop, wait_until_ended
 
     outcome = request_stop(ws, args.run_id, grace_s=args.grace_s)
     phase = wait_until_ended(ws, args.run_id, args.grace_s + 30).value if (args.wait and outcome.signalled) else None
@@ -145,8 +144,6 @@ def cmd_stop(args, ws) -> ExitStatus:
 
 
 def cmd_list(args, ws) -> ExitStatus:
-    from core.run_records import list_run_ids
-
     runs = [_state_dict(ws, run_id) for run_id in list_run_ids(ws)]
     text = "\n".join(f"{r['run_id']}  {r['phase']:<9} step {r['step']}/{r['total_steps']}  {r['output_path']}"
                      for r in runs) or "no runs"

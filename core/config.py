@@ -174,7 +174,7 @@ def validate_config(raw: Mapping[str, Any]) -> RunConfig:
     """Check every setting's type and range; raise ConfigInvalid naming each bad field.
 
     Unknown keys are refused too, so a typo never silently falls back to a default.
-    Paths are only checked for form here; `core.preflight` checks the files themselves.
+    Paths are only checked for form here; `core.trainer.preflight` checks the files themselves.
     """
     errors: list[FieldError] = []
     for key in raw:

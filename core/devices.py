@@ -1,4 +1,9 @@
-"""Which accelerator a run will use, found without importing torch into the dashboard."""
+"""Which accelerators there are and how busy they are, found without importing torch into the dashboard.
+
+One NVML pass reads everything a page needs about each GPU (name, memory, utilisation): the
+Train page's picker and the Monitor page's load panel then show the same devices, numbered the
+same way (NVML's order, which is nvidia-smi's and the one CUDA_DEVICE_ORDER=PCI_BUS_ID gives).
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -6,14 +11,18 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Gpu:
+    """One GPU as NVML sees it, read in a single pass (no torch, no CUDA context)."""
+
     index: int
     name: str
-    free_bytes: int
+    free_bytes: int  # device memory, as NVML counts it
     total_bytes: int
+    used_bytes: int
+    utilisation_pct: float | None  # None: the device does not report it (MIG instances, some vGPUs)
 
 
 def list_gpus() -> list[Gpu]:
-    """NVIDIA GPUs via nvidia-ml-py; an empty list when there is no driver or no GPU."""
+    """NVIDIA GPUs via nvidia-ml-py, with their memory and load now; [] when there is no driver or no GPU."""
     try:
         import pynvml
 
@@ -26,8 +35,8 @@ def list_gpus() -> list[Gpu]:
             handle = pynvml.nvmlDeviceGetHandleByIndex(index)
             name = pynvml.nvmlDeviceGetName(handle)
             memory = pynvml.nvmlDeviceGetMemoryInfo(handle)
-            gpus.append(Gpu(index, name.decode() if isinstance(name, bytes) else name,
-                            int(memory.free), int(memory.total)))
+            gpus.append(Gpu(index, name.decode() if isinstance(name, bytes) else name, int(memory.free),
+                            int(memory.total), int(memory.used), _utilisation_pct(pynvml, handle)))
         return gpus
     except Exception:
         return []
@@ -36,6 +45,15 @@ def list_gpus() -> list[Gpu]:
             pynvml.nvmlShutdown()
         except Exception:
             pass
+
+
+def _utilisation_pct(pynvml, handle) -> float | None:
+    # Its own guard: a device without utilisation counters must still be listed (the Train page
+    # offers it and preflight checks indices against this list).
+    try:
+        return float(pynvml.nvmlDeviceGetUtilizationRates(handle).gpu)
+    except Exception:
+        return None
 
 
 def describe_device(env_overrides: dict[str, str] | None = None) -> str:

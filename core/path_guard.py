@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterable
 
-from core.errors import ConfigInvalid, FieldError
+from core.errors import FieldError
 from core.workspace import Workspace
 
 EXTRA_ROOTS_HINT = "add its folder to XTTS_EXTRA_ROOTS (colon-separated) when starting the dashboard"
@@ -21,10 +21,3 @@ def outside_roots_errors(ws: Workspace, paths: Iterable[tuple[str, str]]) -> lis
     roots = ", ".join(str(r) for r in ws.roots)
     return [FieldError(field, f"{value} is outside the workspace roots ({roots}); choose a path inside, or {EXTRA_ROOTS_HINT}")
             for field, value in paths if str(value).strip() and not is_inside_roots(ws, value)]
-
-
-def require_inside_roots(ws: Workspace, path: str | Path, field: str) -> Path:
-    errors = outside_roots_errors(ws, [(field, str(path))])
-    if errors:
-        raise ConfigInvalid(errors)
-    return Path(path)

@@ -11,6 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
+# The project folder: child processes of ours run `python -m core...` from here.
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
 
 @dataclass(frozen=True)
 class Workspace:
@@ -45,6 +48,11 @@ class Workspace:
         return self.root / "models"
 
     @property
+    def custom_models_dir(self) -> Path:
+        """Promoted checkpoints: the custom model path of the guide."""
+        return self.models_dir / "custom"
+
+    @property
     def demo_dir(self) -> Path:
         return self.root / "demo"
 
@@ -55,7 +63,7 @@ class Workspace:
     def subprocess_env(self) -> dict[str, str]:
         env = dict(os.environ)
         env.update(self.env_overrides)
-        # The training module is imported as `core.train_process` from the project folder.
+        # The training module is imported as `core.runs.train_process` from the project folder.
         project_dir = str(Path(__file__).resolve().parent.parent)
         env["PYTHONPATH"] = project_dir + os.pathsep + env.get("PYTHONPATH", "")
         env.setdefault("PYTHONUNBUFFERED", "1")

@@ -3,15 +3,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import plotly.graph_objects as go
 import streamlit as st
 
-from core.checkpoint_files import CheckpointError
-from core.checkpoint_ops import delete_checkpoints, optimize, promote
+from core.checkpoints.files import CheckpointError
+from core.checkpoints.ops import delete_checkpoints, optimize, promote
 from core.errors import ConfigInvalid
+from core.monitor.downsample import downsample
 from core.path_guard import outside_roots_errors
-from core.gallery import (GalleryEntry, checkpoint_marks, default_promote_target, describe_age, export_ready_from,
-                          gallery)
-from core.run_records import read_status
+from core.checkpoints.gallery import GalleryEntry, checkpoint_marks, default_promote_target, gallery
+from core.registry.records import read_status
+from core.text import format_local_time
+from core.trainer.ready_export import export_ready_from
 from pages.common import event_reader, human_bytes, workspace
 
 LOSS_TAG = "TrainIterStats/loss"
@@ -42,7 +45,7 @@ def entry_label(entry: GalleryEntry) -> str:
 def table_rows(entries: list[GalleryEntry]) -> list[dict]:
     return [{
         "run": e.run_id or "-", "file": e.info.path.name, "where": e.location, "kind": e.info.kind.value,
-        "step": e.info.step, "epoch": e.info.epoch, "date": describe_age(e.info.mtime_s),
+        "step": e.info.step, "epoch": e.info.epoch, "date": format_local_time(e.info.mtime_s),
         "train loss": e.info.train_loss, "eval loss": e.info.eval_loss, "size MB": round(e.info.size_bytes / 1e6, 1),
         "integrity": e.info.integrity.value, "optimizer": e.info.has_optimizer, "dvae": e.info.has_dvae,
         "text vocab": e.info.text_vocab_size, "best": e.is_best, "protected": e.protected, "path": str(e.info.path),
@@ -145,7 +148,7 @@ def render_actions(entries: list[GalleryEntry]) -> None:
 
 def render_loss_curve(entries: list[GalleryEntry], run_id: str | None) -> None:
     """The run's train loss with each of its checkpoints placed on the curve."""
-    folder = read_status(ws, run_id).get("trainer_run_folder") if run_id else None
+    folder = read_status(ws, run_id).trainer_run_folder if run_id else ""
     if not folder:
         return
     reader = event_reader(folder)
@@ -153,9 +156,6 @@ def render_loss_curve(entries: list[GalleryEntry], run_id: str | None) -> None:
     series = reader.series(LOSS_TAG)
     if not series.steps.size:
         return
-    import plotly.graph_objects as go
-    from core.downsample import downsample
-
     x, y = downsample(series.steps.astype(float), series.values, 1500)
     marks = checkpoint_marks([e for e in entries if e.run_id == run_id], series.steps, series.values)
     figure = go.Figure()

@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Callable
 
 import streamlit as st
 
-from core.demo import DemoAssets, ensure_demo
-from core.events import RunEventReader
+from core.trainer.demo import DemoAssets, ensure_demo
+from core.monitor.events import RunEventReader
+from core.registry.state import RunState, read_run_state
 from core.workspace import Workspace
 
 WORKSPACE_KEY = "workspace_root"
@@ -67,3 +69,22 @@ def human_bytes(value: float | None) -> str:
 def event_reader(run_folder: str) -> RunEventReader:
     """One incremental reader per run folder, shared by every browser session (it is thread-safe)."""
     return RunEventReader(run_folder)
+
+
+def live_run_panel(run_id: str, render: Callable[[RunState], None], refresh_s: float) -> None:
+    """`render(state)` in a fragment that refreshes every `refresh_s` while the run is live.
+
+    When the run ends, one full rerun switches the refresh off (a fragment cannot change its own
+    run_every); a run that is not live is rendered once, with no timer.
+    """
+    ws = workspace()
+    interval = refresh_s if read_run_state(ws, run_id).phase.is_live else None
+
+    @st.fragment(run_every=interval)
+    def panel() -> None:
+        current = read_run_state(ws, run_id)
+        if interval and not current.phase.is_live:
+            st.rerun()
+        render(current)
+
+    panel()

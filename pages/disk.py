@@ -7,16 +7,17 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from core.config import FIELD_BY_NAME
-from core.disk_forecast import DiskPlan, free_bytes_at, thin_timeline
-from core.disk_tracking import (XTTS_V2_ARCHITECTURE, DiskSample, PlanInputs, SampleReader, disk_trend,
-                                forecast_for_run, plan_inputs, preset_plans, record_sample, sample_run_disk,
-                                samples_path)
+from core.disk.plan import DiskPlan, free_bytes_at
+from core.disk.simulation import thin_timeline
+from core.disk.page_inputs import XTTS_V2_ARCHITECTURE, PlanInputs, plan_page_inputs, plan_recorded_run, preset_plans
+from core.disk.tracking import DiskSample, SampleReader, disk_trend, sample_run_disk, samples_path
 from core.errors import ConfigInvalid
-from core.run_records import list_run_ids
-from core.run_state import RunState, read_run_state
-from core.train_form import demo_config
+from core.registry.records import list_run_ids
+from core.registry.state import RunState, read_run_state
+from core.text import format_duration_words
+from core.trainer.demo import demo_config
 from core.workspace import Workspace
-from pages.common import SELECTED_RUN_KEY, demo_assets, human_bytes, show_field_errors, workspace
+from pages.common import SELECTED_RUN_KEY, demo_assets, human_bytes, live_run_panel, show_field_errors, workspace
 
 BASE_CHOICES = ("Demo (tiny)", "XTTS v2 architecture", "Local folder")
 # What the guide claims for each preset, shown beside the planner's figures.
@@ -54,7 +55,7 @@ def current_inputs() -> PlanInputs:
 
 @st.cache_data(ttl=PLAN_TTL_S, show_spinner="Planning...", max_entries=64)
 def cached_plan(root: str, **inputs) -> DiskPlan:
-    return plan_inputs(Workspace.at(root), PlanInputs(**inputs))
+    return plan_page_inputs(Workspace.at(root), PlanInputs(**inputs))
 
 
 @st.cache_data(ttl=PLAN_TTL_S, show_spinner="Planning the guide's presets...", max_entries=16)
@@ -65,7 +66,7 @@ def cached_preset_plans(root: str, **inputs) -> list[tuple[str, int, int, DiskPl
 
 @st.cache_data(ttl=PLAN_TTL_S, show_spinner="Re-planning the run...", max_entries=16)
 def cached_forecast(root: str, run_id: str) -> DiskPlan:
-    return forecast_for_run(Workspace.at(root), run_id)
+    return plan_recorded_run(Workspace.at(root), run_id)
 
 
 def number(name: str, label: str) -> None:
@@ -185,16 +186,6 @@ def render_presets(inputs: dict, plan: DiskPlan) -> None:
     st.caption("Same epochs, batch size, dataset, base and output; keep-best-K and milestones off, as in the guide.")
 
 
-def format_duration(seconds: float) -> str:
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f} min"
-    if seconds < 2 * 86400:
-        return f"{seconds / 3600:.1f} h"
-    return f"{seconds / 86400:.1f} days"
-
-
 def history(run_id: str) -> tuple[DiskSample, ...]:
     readers = st.session_state.setdefault(READERS_KEY, {})
     reader = readers.get(run_id) or readers.setdefault(run_id, SampleReader(samples_path(ws, run_id)))
@@ -208,16 +199,11 @@ def show_run_disk(state: RunState) -> None:
     except ConfigInvalid as exc:
         show_field_errors(exc)
         return
-    if state.phase.is_live:
-        record_sample(samples_path(ws, run_id), now)
     samples = list(history(run_id))
     if not samples or samples[-1].time_s < now.time_s:
         samples.append(now)  # a finished run is measured, not recorded
     free, free_path = free_bytes_at(state.record.output_path)
-    status = state.status
-    sps, step, total = status.get("sec_per_step"), status.get("step") or 0, status.get("total_steps") or 0
-    remaining_s = (total - step) * sps if (sps and total) else None
-    trend = disk_trend(samples, free, horizon_s=remaining_s)
+    trend = disk_trend(samples, free, horizon_s=state.status.eta_s)
     st.markdown(f"**Run `{run_id}`**: {state.phase.value}" + (f", step {now.step}" if now.step is not None else ""))
     cols = st.columns(4)
     cols[0].metric("Measured now", human_bytes(now.bytes_on_disk),
@@ -226,7 +212,7 @@ def show_run_disk(state: RunState) -> None:
                    f"over the last {trend.window_s:.0f} s" if trend.bytes_per_s is not None else None, delta_color="off")
     cols[3].metric(f"Free at `{free_path}`", human_bytes(free))
     if state.phase.is_live and trend.full_in_s is not None:
-        st.error(f"Disk full in about {format_duration(trend.full_in_s)} at the current rate "
+        st.error(f"Disk full in about {format_duration_words(trend.full_in_s)} at the current rate "
                  f"({human_bytes(trend.bytes_per_s)}/s), before the run ends. Free space now or stop the run.")
     try:
         forecast = cached_forecast(str(ws.root), run_id)
@@ -238,7 +224,7 @@ def show_run_disk(state: RunState) -> None:
     st.plotly_chart(timeline_figure(forecast, samples, free_bytes=free), key=f"run-chart-{run_id}")
     st.caption(f"Measured: the run's trainer folder and {state.record.output_path}/ready, each file once "
                f"(hard links in kept/ are not counted twice). Forecast final: {human_bytes(forecast.final_bytes)}. "
-               + (f"Samples are recorded every {LIVE_REFRESH_S:.0f} s or more while this page is open."
+               + ("The training process records a sample every few seconds; this page only reads them."
                   if state.phase.is_live else "The run is not live: no refresh."))
 
 
@@ -252,16 +238,7 @@ def render_selected_run() -> None:
     if state.record is None:
         st.error(f"Run {run_id}: {state.detail}")
         return
-    interval = LIVE_REFRESH_S if state.phase.is_live else None
-
-    @st.fragment(run_every=interval)
-    def panel() -> None:
-        current = read_run_state(ws, run_id)
-        if interval and not current.phase.is_live:
-            st.rerun()  # the run ended: a full rerun switches the refresh off
-        show_run_disk(current)
-
-    panel()
+    live_run_panel(run_id, show_run_disk, refresh_s=LIVE_REFRESH_S)
 
 
 init_inputs()

@@ -7,13 +7,15 @@ from pathlib import Path
 import plotly.graph_objects as go
 import streamlit as st
 
-from core.curves import CHART_TAGS, X_MODES, chart_curves
-from core.log_tail import EventKind, LogFilter, LogTail
-from core.run_records import list_run_ids, log_path
-from core.run_state import RunState, read_run_state
-from core.system_monitor import system_load
-from core.tensorboard_launcher import ensure_tensorboard
-from pages.common import SELECTED_RUN_KEY, event_reader, human_bytes, workspace
+from core.monitor.curves import CHART_TAGS, X_MODES, chart_curves
+from core.monitor.log_tail import EventKind, LogFilter, LogTail
+from core.registry.records import list_run_ids, log_path
+from core.registry.state import RunState, read_run_state
+from core.text import format_clock
+from core.monitor.system_load import system_load
+from core.monitor.tensorboard import (TensorBoardFailed, TensorBoardLaunched, TensorBoardReused, TensorBoardTimedOut,
+                                      ensure_tensorboard)
+from pages.common import SELECTED_RUN_KEY, event_reader, human_bytes, live_run_panel, workspace
 
 ws = workspace()
 LOG_FILTERS = {"all": LogFilter.ALL, "warnings and errors": LogFilter.WARNINGS, "checkpoint events": LogFilter.CHECKPOINTS}
@@ -25,44 +27,39 @@ def log_tail(path: str) -> LogTail:
 
 
 def run_folder(state: RunState) -> str | None:
-    return state.status.get("trainer_run_folder")
-
-
-def format_duration(seconds: float | None) -> str:
-    if seconds is None or seconds < 0:
-        return "-"
-    return time.strftime("%H:%M:%S", time.gmtime(seconds)) if seconds < 86400 else f"{seconds / 86400:.1f} days"
+    return state.status.trainer_run_folder or None
 
 
 def render_progress(state: RunState) -> None:
     status = state.status
-    step, total = status.get("step", 0), status.get("total_steps") or 0
     st.markdown(f"**{state.run_id}** — {state.phase.value}. {state.detail}")
-    if total:
-        st.progress(min(1.0, step / total), text=f"step {step} / {total} · epoch {status.get('epoch', 0)} / {status.get('total_epochs')}")
-    sps = status.get("sec_per_step")
-    started = status.get("started_at")
-    end = status.get("updated_at") if not state.phase.is_live else time.time()
+    if status.progress_fraction is not None:
+        st.progress(status.progress_fraction,
+                    text=f"step {status.step} / {status.total_steps} · epoch {status.epoch} / {status.total_epochs}")
+    started = status.started_at_s
+    end = status.updated_at_s if not state.phase.is_live else time.time()
     cols = st.columns(4)
-    cols[0].metric("steps / s", f"{1 / sps:.2f}" if sps else "-")
-    cols[1].metric("elapsed", format_duration(end - started if started and end else None))
-    cols[2].metric("ETA", format_duration((total - step) * sps) if (sps and total and state.phase.is_live) else "-")
-    cols[3].metric("device", status.get("device", "-"))
+    cols[0].metric("steps / s", f"{1 / status.s_per_step:.2f}" if status.s_per_step else "-")
+    cols[1].metric("elapsed", format_clock(end - started if started and end else None))
+    cols[2].metric("ETA", format_clock(status.eta_s if state.phase.is_live else None))
+    cols[3].metric("device", status.device or "-")
 
 
 def render_system(state: RunState) -> None:
     load = system_load(state.record.output_path if state.record else None)
-    cols = st.columns(4)
-    if load.gpus:
-        gpu = load.gpus[0]
-        cols[0].metric(f"GPU {gpu.index} ({gpu.name})", f"{gpu.utilisation_pct:.0f}%")
-        cols[0].caption(f"memory {human_bytes(gpu.memory_used_bytes)} / {human_bytes(gpu.memory_total_bytes)}")
-    else:
-        cols[0].metric("GPU", "no GPU")
-    cols[1].metric("CPU", f"{load.cpu_pct:.0f}%")
-    cols[2].metric("RAM used", human_bytes(load.ram_used_bytes))
-    cols[2].caption(f"of {human_bytes(load.ram_total_bytes)}")
-    cols[3].metric("free disk (output)", human_bytes(load.disk_free_bytes))
+    per_row = 4
+    cols = st.columns(per_row)
+    cols[0].metric("CPU", f"{load.cpu_pct:.0f}%")
+    cols[1].metric("RAM used", human_bytes(load.ram_used_bytes))
+    cols[1].caption(f"of {human_bytes(load.ram_total_bytes)}")
+    cols[2].metric("free disk (output)", human_bytes(load.disk_free_bytes))
+    if not load.gpus:
+        cols[3].metric("GPU", "no GPU")
+    for first in range(0, len(load.gpus), per_row):  # every GPU: a rank group may use all of them
+        for col, gpu in zip(st.columns(per_row), load.gpus[first:first + per_row]):
+            col.metric(f"GPU {gpu.index} ({gpu.name})",
+                       "-" if gpu.utilisation_pct is None else f"{gpu.utilisation_pct:.0f}%")
+            col.caption(f"memory {human_bytes(gpu.used_bytes)} / {human_bytes(gpu.total_bytes)}")
 
 
 def render_log(state: RunState) -> list:
@@ -135,8 +132,7 @@ def render_curves(states: list[RunState], events: list) -> None:
 
 
 def on_open_tensorboard(folder: str) -> None:
-    outcome = ensure_tensorboard(Path(folder), ws.root / "tensorboard")
-    st.session_state["mon_tb"] = (outcome.kind, outcome.url, outcome.message)
+    st.session_state["mon_tb"] = ensure_tensorboard(Path(folder), ws.root / "tensorboard")  # a frozen dataclass
 
 
 def render_tensorboard(state: RunState) -> None:
@@ -144,11 +140,15 @@ def render_tensorboard(state: RunState) -> None:
     if not folder:
         return
     st.button("Open in TensorBoard", on_click=on_open_tensorboard, args=(folder,))
-    kind, url, message = st.session_state.get("mon_tb", (None, "", ""))
-    if kind in ("launched", "reused"):
-        st.markdown(f"TensorBoard ({kind}): [{url}]({url})")
-    elif kind:
-        st.error(f"TensorBoard {kind}: {message}")
+    match st.session_state.get("mon_tb"):
+        case TensorBoardLaunched(url=url):
+            st.markdown(f"TensorBoard (launched): [{url}]({url})")
+        case TensorBoardReused(url=url):
+            st.markdown(f"TensorBoard (reused): [{url}]({url})")
+        case TensorBoardFailed(message=message):
+            st.error(f"TensorBoard failed: {message}")
+        case TensorBoardTimedOut(message=message):
+            st.error(f"TensorBoard timed out: {message}")
 
 
 st.title("Monitor")
@@ -158,14 +158,9 @@ if not run_ids:
     st.stop()
 selected = st.session_state.get(SELECTED_RUN_KEY) or run_ids[0]
 compare = st.multiselect("Overlay other runs' curves", [r for r in run_ids if r != selected], key="mon_compare")
-live = read_run_state(ws, selected).phase.is_live
 
 
-@st.fragment(run_every=2.0 if live else None)
-def live_panel() -> None:
-    state = read_run_state(ws, selected)
-    if live and not state.phase.is_live:
-        st.rerun()  # the run ended: a full rerun switches the refresh off
+def render_run(state: RunState) -> None:
     render_progress(state)
     render_system(state)
     left, right = st.columns([3, 2])
@@ -180,4 +175,4 @@ def live_panel() -> None:
     render_curves([state, *[read_run_state(ws, r) for r in compare]], events)
 
 
-live_panel()
+live_run_panel(selected, render_run, refresh_s=2.0)

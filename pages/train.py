@@ -1,26 +1,24 @@
 """Train: configure a run, start / stop / resume it, and watch its compact live status."""
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import streamlit as st
 
-from core.base_model import LICENSE_TEXT, download_xtts_v2, xtts_v2_cache_dir
+from core.trainer.base_model import LICENSE_TEXT, download_xtts_v2, xtts_v2_cache_dir
 from core.config import FIELD_BY_NAME, FIELDS, PRESETS, apply_preset, validate_config
-from core.demo import NOISE_NOTICE
+from core.trainer.demo import NOISE_NOTICE, demo_config
 from core.devices import describe_device, list_gpus
-from core.disk_preflight import forecast
-from core.preflight import MAX_CPU_RANKS, preflight
+from core.disk.planner import plan_run
+from core.trainer.preflight import MAX_CPU_RANKS, preflight
 from core.errors import ConfigInvalid, LaunchRefused
 from core.path_guard import outside_roots_errors
-from core.gallery import custom_models_dir
-from core.launcher import request_stop, start_run
-from core.resume import all_checkpoints, newest_resumable_folder
-from core.run_records import list_run_ids
-from core.run_state import RunPhase, read_run_state
-from core.train_form import demo_config
-from pages.common import SELECTED_RUN_KEY, demo_assets, show_field_errors, workspace
+from core.runs.launcher import request_stop, start_run
+from core.checkpoints.resume import all_checkpoints, newest_resumable_folder
+from core.registry.records import last_log_lines, list_run_ids
+from core.registry.state import RunPhase
+from core.text import format_clock
+from pages.common import SELECTED_RUN_KEY, demo_assets, live_run_panel, workspace
 
 FLASH_KEY = "train_flash"
 BASE_CHOICES = ("Demo (tiny, produces noise)", "XTTS v2 (downloaded into the workspace)", "Local folder")
@@ -177,7 +175,7 @@ def render_form() -> None:
     else:
         st.text_input("Local base model folder (model.pth, config.json, vocab.json, dvae.pth, mel_stats.pth)",
                       key="cfg_local_base")
-    promoted = sorted(str(p) for p in custom_models_dir(ws).glob("*.pth")) if custom_models_dir(ws).is_dir() else []
+    promoted = sorted(str(p) for p in ws.custom_models_dir.glob("*.pth")) if ws.custom_models_dir.is_dir() else []
     if promoted:
         st.selectbox("Promoted models (sets custom_model_path)", promoted, index=None, key="cfg_pick_custom",
                      on_change=on_pick_custom, placeholder="Choose a model promoted on the Checkpoints page")
@@ -198,7 +196,7 @@ def disk_forecast_line(raw: tuple, world_size: int = 1, gpus: tuple = ()) -> tup
     """(level, sentence) of the disk forecast for the form's current values (rank 0 saves; only steps change)."""
     try:
         checked = preflight(validate_config(dict(raw)), world_size=world_size, gpus=gpus)
-        plan = forecast(checked)
+        plan = plan_run(checked.config, base=checked.base, steps_per_epoch=checked.steps_per_epoch, train=checked.train)
     except ConfigInvalid:
         return "caption", "Disk forecast: fix the settings below first."
     gb = 1e9
@@ -233,17 +231,7 @@ def render_actions() -> None:
 
 
 def render_status(run_id: str) -> None:
-    state = read_run_state(ws, run_id)
-    interval = 2.0 if state.phase.is_live else None
-
-    @st.fragment(run_every=interval)
-    def panel() -> None:
-        current = read_run_state(ws, run_id)
-        if interval and not current.phase.is_live:
-            st.rerun()  # the run ended: a full rerun switches the refresh off
-        show_run_status(current)
-
-    panel()
+    live_run_panel(run_id, show_run_status, refresh_s=2.0)
 
 
 def show_run_status(state) -> None:
@@ -254,32 +242,26 @@ def show_run_status(state) -> None:
     st.markdown(f"**Run `{state.run_id}`: {badge} {state.phase.value}** {state.detail}")
     if state.phase.is_live:
         st.button("Stop", on_click=on_stop, args=(state.run_id,), key=f"stop_{state.run_id}")
-    total = status.get("total_steps") or 0
-    step = status.get("step", 0)
-    if total:
-        st.progress(min(1.0, step / total), text=f"step {step} / {total} · epoch {status.get('epoch', 0)} / {status.get('total_epochs')}")
-    sps = status.get("sec_per_step")
+    if status.progress_fraction is not None:
+        st.progress(status.progress_fraction,
+                    text=f"step {status.step} / {status.total_steps} · epoch {status.epoch} / {status.total_epochs}")
     cols = st.columns(5)
-    cols[0].metric("train loss", f"{status['train_loss']:.4f}" if isinstance(status.get("train_loss"), float) else "-")
-    cols[1].metric("eval loss", f"{status['eval_loss']:.4f}" if isinstance(status.get("eval_loss"), float) else "-")
-    cols[2].metric("s / step", f"{sps:.2f}" if sps else "-")
-    eta = (total - step) * sps if (sps and total and state.phase.is_live) else None
-    cols[3].metric("ETA", time.strftime("%H:%M:%S", time.gmtime(eta)) if eta else "-")
-    cols[4].metric("device", status.get("device", "-"))
-    if status.get("last_checkpoint"):
-        st.caption(f"Last checkpoint: step {status['last_checkpoint']['step']} · `{Path(status['last_checkpoint']['path']).name}`")
-    if status.get("best_model"):
-        best = status["best_model"]
-        loss = best.get("loss")
-        st.caption(f"Best model: step {best['step']}" + (f" (loss {loss:.4f})" if isinstance(loss, (int, float)) else ""))
-    if status.get("ready"):
-        st.success(f"ready/ written: `{status['ready']['folder']}`")
-    for note in status.get("adjustments", []):
+    cols[0].metric("train loss", f"{status.train_loss:.4f}" if status.train_loss is not None else "-")
+    cols[1].metric("eval loss", f"{status.eval_loss:.4f}" if status.eval_loss is not None else "-")
+    cols[2].metric("s / step", f"{status.s_per_step:.2f}" if status.s_per_step else "-")
+    cols[3].metric("ETA", format_clock(status.eta_s) if state.phase.is_live else "-")
+    cols[4].metric("device", status.device or "-")
+    if status.last_checkpoint:
+        st.caption(f"Last checkpoint: step {status.last_checkpoint.step} · `{Path(status.last_checkpoint.path).name}`")
+    if status.best_model:
+        best = status.best_model
+        st.caption(f"Best model: step {best.step}" + (f" (loss {best.loss:.4f})" if best.loss is not None else ""))
+    if status.ready:
+        st.success(f"ready/ written: `{status.ready.folder}`")
+    for note in status.adjustments:
         st.warning(f"Adjusted: {note}")
-    for note in status.get("warnings", []):
+    for note in status.warnings:
         st.caption(f"⚠️ {note}")
-    from core.run_records import last_log_lines
-
     lines = last_log_lines(ws, state.run_id, count=12)
     if lines:
         st.code("\n".join(lines), language=None)

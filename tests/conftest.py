@@ -22,14 +22,24 @@ if os.environ.get("CI") or os.environ.get("HYPOTHESIS_PROFILE") == "ci":
     settings.load_profile("ci")
 
 from core.config import RunConfig
-from core.demo import DemoAssets, ensure_demo
-from core.launcher import start_run, wait_until_ended
-from core.run_records import RunRecord
-from core.run_state import RunState, read_run_state
-from core.train_form import demo_config
+from core.trainer.demo import DemoAssets, ensure_demo
+from core.runs.launcher import start_run, wait_until_ended
+from core.registry.records import RunRecord
+from core.registry.state import RunState, read_run_state
+from core.trainer.demo import demo_config
 from core.workspace import Workspace
 
 DEMO_RUN_TIMEOUT_S = 900
+
+
+def wait_for(predicate, timeout_s: float = 300.0, poll_s: float = 0.05) -> bool:
+    """True as soon as `predicate()` is; False after `timeout_s` (tests await conditions, never sleep)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(poll_s)
+    return False
 
 
 @dataclass
@@ -114,7 +124,7 @@ def demo_run(demo_workspace) -> DemoRun:
     assert phase.value == "finished", f"demo run ended {phase}: {state.detail}\n" + "\n".join(state.last_lines)
     ready = Path(config.output_path) / "ready"
     ready_bytes = sum(p.stat().st_size for p in ready.iterdir())
-    return DemoRun(ws, demo, config, record, state, Path(state.status["trainer_run_folder"]), sampler, ready_bytes)
+    return DemoRun(ws, demo, config, record, state, Path(state.status.trainer_run_folder), sampler, ready_bytes)
 
 
 PROJECT = Path(__file__).resolve().parents[1]

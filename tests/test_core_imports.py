@@ -1,4 +1,5 @@
-"""core/ is plain Python: every module imports with streamlit unimportable."""
+"""core/ is plain Python in layers: every module imports without streamlit, and no import runs upward."""
+import ast
 import pkgutil
 import subprocess
 import sys
@@ -8,20 +9,71 @@ PROJECT = Path(__file__).resolve().parent.parent
 CHECK = """
 import importlib, pkgutil, sys
 sys.modules["streamlit"] = None  # any `import streamlit` now raises ImportError
-names = [m.name for m in pkgutil.iter_modules(["core"])]
+names = [m.name for m in pkgutil.walk_packages(["core"], "core.") if not m.name.endswith("__main__")]
 for name in names:
-    importlib.import_module("core." + name)
+    importlib.import_module(name)
 print(len(names))
 """
+# Which packages each package may import (README "Architecture"); "base" is core/'s top-level modules.
+ALLOWED = {
+    "base": {"base"},
+    "registry": {"base", "registry"},
+    "checkpoints": {"base", "registry", "checkpoints"},
+    "trainer": {"base", "registry", "checkpoints", "trainer"},
+    "disk": {"base", "registry", "checkpoints", "trainer", "disk"},
+    "runs": {"base", "registry", "checkpoints", "trainer", "disk", "runs"},
+    "monitor": {"base", "registry", "checkpoints", "monitor"},
+}
+ENTRY_POINTS = {"core/cli.py"}  # the CLI sits on top, beside the pages
+
+
+def core_modules() -> list[Path]:
+    return sorted(p for p in (PROJECT / "core").rglob("*.py"))
+
+
+def layer_of_module(dotted: str) -> str:
+    parts = dotted.split(".")
+    return parts[1] if len(parts) > 2 and (PROJECT / "core" / parts[1]).is_dir() else "base"
+
+
+def imported_core_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("core"):
+            found.add(node.module if node.module != "core" else f"core.{node.names[0].name}")
+        elif isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.startswith("core."))
+    return found
 
 
 def test_every_core_module_imports_without_streamlit():
     result = subprocess.run([sys.executable, "-c", CHECK], cwd=PROJECT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
-    assert int(result.stdout.strip()) == len(list(pkgutil.iter_modules([str(PROJECT / "core")])))
+    expected = [m for m in pkgutil.walk_packages([str(PROJECT / "core")], "core.") if not m.name.endswith("__main__")]
+    assert int(result.stdout.strip()) == len(expected) > 40
 
 
 def test_no_core_source_mentions_streamlit_imports():
-    for path in (PROJECT / "core").glob("*.py"):
+    for path in core_modules():
         for line in path.read_text().splitlines():
             assert not line.strip().startswith(("import streamlit", "from streamlit")), path
+
+
+def test_no_import_runs_up_the_layers():
+    upward = []
+    for path in core_modules():
+        relative = path.relative_to(PROJECT).as_posix()
+        if relative in ENTRY_POINTS:
+            continue
+        own = relative.split("/")[1] if relative.count("/") >= 2 else "base"
+        for module in imported_core_modules(path):
+            if layer_of_module(module) not in ALLOWED[own]:
+                upward.append(f"{relative} imports {module}")
+    assert upward == []
+
+
+def test_every_package_says_what_it_holds():
+    for init in (PROJECT / "core").glob("*/__init__.py"):
+        doc = ast.get_docstring(ast.parse(init.read_text()))
+        assert doc and "import" in doc, f"{init} needs a docstring saying what it holds and what it may import"

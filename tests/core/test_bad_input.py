@@ -11,7 +11,6 @@ is allowed, a read-only tmpfs.
 from __future__ import annotations
 
 import math
-import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,9 +20,9 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from core.config import FIELD_BY_NAME, FIELDS, PATH_FIELDS, RunConfig, validate_config
 from core.errors import ConfigInvalid
-from core.launcher import start_run
-from core.preflight import preflight
-from core.train_form import demo_config
+from core.runs.launcher import start_run
+from core.trainer.preflight import preflight
+from core.trainer.demo import demo_config
 from core.workspace import Workspace
 
 FAST = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -5,8 +5,8 @@ import sys
 import time
 from pathlib import Path
 
-from core.run_records import list_run_ids
-from core.run_state import read_run_state
+from core.registry.records import list_run_ids
+from core.registry.state import read_run_state
 
 PROJECT = Path(__file__).resolve().parents[2]
 
@@ -29,7 +29,7 @@ def test_cli_start_status_stop_list_share_records_with_the_dashboard(workspace, 
     started = json.loads(cli(workspace, "start", "--demo", "--set", "epochs=2").stdout)
     run_id = started["run_id"]
     deadline = time.monotonic() + 240
-    while read_run_state(workspace, run_id).status.get("step", 0) < 5 and time.monotonic() < deadline:
+    while read_run_state(workspace, run_id).status.step < 5 and time.monotonic() < deadline:
         time.sleep(0.2)
     status = json.loads(cli(workspace, "status", run_id).stdout)
     assert status["phase"] == "running" and status["step"] >= 5

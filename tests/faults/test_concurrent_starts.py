@@ -11,19 +11,19 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from core.errors import LaunchRefused
-from core.launcher import start_run, wait_until_ended
-from core.output_lock import output_holder
-from core.run_records import RunRecord, outcome_path
-from core.run_state import EXIT_INTERRUPTED, RunPhase, read_run_state
-from core.train_form import demo_config
+from core.runs.launcher import start_run, wait_until_ended
+from core.registry.output_lock import output_holder
+from core.registry.records import RunRecord, outcome_path
+from core.registry.state import EXIT_INTERRUPTED, RunPhase, read_run_state
+from core.trainer.demo import demo_config
 from core.workspace import Workspace
+from tests.conftest import wait_for
 
 PROJECT = Path(__file__).resolve().parents[2]
 # A second dashboard process: waits for the go file so both press Start together.
@@ -32,7 +32,7 @@ import json, os, sys, time
 from pathlib import Path
 from core.config import RunConfig
 from core.errors import LaunchRefused
-from core.launcher import start_run
+from core.runs.launcher import start_run
 from core.workspace import Workspace
 ws, config = Workspace.at(sys.argv[1]), RunConfig(**json.loads(Path(sys.argv[2]).read_text()))
 Path(sys.argv[3] + f".{os.getpid()}").touch()
@@ -43,15 +43,6 @@ try:
 except LaunchRefused as refused:
     print("REFUSED", refused, flush=True)
 """
-
-
-def wait_for(predicate, timeout_s: float = 300.0) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 @dataclass
@@ -88,16 +79,16 @@ def race_processes(ws: Workspace, config, tmp: Path) -> Race:
     assert wait_for(lambda: len(list(tmp.glob("go.*"))) == 2, 120), "starter processes did not come up"
     go.touch()
     lines = [p.communicate(timeout=120)[0].strip() for p in procs]
-    from core.run_records import load_record
+    from core.registry.records import load_record
 
     started = [load_record(ws, line.split()[1]) for line in lines if line.startswith("STARTED")]
     return Race(ws, started, [line for line in lines if line.startswith("REFUSED")])
 
 
 def trainer_folder(ws: Workspace, run_id: str) -> Path:
-    assert wait_for(lambda: "trainer_run_folder" in read_run_state(ws, run_id).status), \
+    assert wait_for(lambda: read_run_state(ws, run_id).status.trainer_run_folder), \
         "\n".join(read_run_state(ws, run_id).last_lines)
-    return Path(read_run_state(ws, run_id).status["trainer_run_folder"])
+    return Path(read_run_state(ws, run_id).status.trainer_run_folder)
 
 
 @pytest.fixture(scope="module")
@@ -111,7 +102,7 @@ def races(tmp_path_factory, demo_workspace):
     assert len(by_threads.started) == 1, by_threads.refused
     first = by_threads.started[0]
     first_folder = trainer_folder(ws, first.run_id)
-    assert wait_for(lambda: read_run_state(ws, first.run_id).status.get("step", 0) >= 2)
+    assert wait_for(lambda: read_run_state(ws, first.run_id).status.step >= 2)
     files_before_term = sorted(p.name for p in first_folder.iterdir())
     os.kill(first.pid, signal.SIGTERM)
     first_phase = wait_until_ended(ws, first.run_id, 60)

@@ -2,22 +2,21 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from core.errors import LaunchRefused
-from core.launcher import start_run, wait_until_ended
-from core.process_identity import is_alive
-from core.run_records import load_record
-from core.run_state import RunPhase, read_run_state
-from core.train_form import demo_config
+from core.runs.launcher import start_run, wait_until_ended
+from core.registry.process_identity import is_alive
+from core.registry.records import load_record
+from core.registry.state import RunPhase, read_run_state
+from core.trainer.demo import demo_config
 from core.workspace import Workspace
+from tests.conftest import wait_for
 
 PROJECT = Path(__file__).resolve().parents[2]
 # A stand-in for the Streamlit server: it starts a run the way the Train page does, then idles.
@@ -25,21 +24,12 @@ DASHBOARD = """
 import json, sys, time
 from pathlib import Path
 from core.config import RunConfig
-from core.launcher import start_run
+from core.runs.launcher import start_run
 from core.workspace import Workspace
 record = start_run(Workspace.at(sys.argv[1]), RunConfig(**json.loads(Path(sys.argv[2]).read_text())))
 print(record.run_id, flush=True)
 time.sleep(600)
 """
-
-
-def wait_for(predicate, timeout_s: float = 300.0) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def test_run_outlives_a_killed_dashboard_and_is_never_started_twice(tmp_path, demo_workspace):
@@ -61,7 +51,7 @@ def test_run_outlives_a_killed_dashboard_and_is_never_started_twice(tmp_path, de
     ws = Workspace.at(root)
     record = load_record(ws, run_id)
     assert is_alive(record.identity) and read_run_state(ws, run_id).phase is RunPhase.RUNNING
-    assert wait_for(lambda: read_run_state(ws, run_id).status.get("step", 0) >= 5), "training did not go on"
+    assert wait_for(lambda: read_run_state(ws, run_id).status.step >= 5), "training did not go on"
     with pytest.raises(LaunchRefused) as refused:
         start_run(ws, config)
     assert run_id in str(refused.value)
@@ -69,4 +59,4 @@ def test_run_outlives_a_killed_dashboard_and_is_never_started_twice(tmp_path, de
     phase = wait_until_ended(ws, run_id, 300)
     state = read_run_state(ws, run_id)
     assert phase is RunPhase.FINISHED, state.detail + "\n" + "\n".join(state.last_lines)
-    assert state.status["step"] == 60 and "ready" in state.status
+    assert state.status.step == 60 and state.status.ready is not None

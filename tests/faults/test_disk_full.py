@@ -10,33 +10,24 @@ import errno
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import torch
 
-from core.checkpoint_files import FRESH_WRITE_S, Integrity, read_checkpoint_info
-from core.checkpoint_ops import clean_stale_temp_files, promote
-from core.gallery import gallery
-from core.launcher import start_run, wait_until_ended
-from core.preflight import checkpoint_looks_complete
-from core.run_state import RunPhase, read_run_state
-from core.train_form import demo_config
+from core.checkpoints.files import FRESH_WRITE_S, Integrity, read_checkpoint_info
+from core.checkpoints.ops import clean_stale_temp_files, promote
+from core.checkpoints.gallery import gallery
+from core.runs.launcher import start_run, wait_until_ended
+from core.checkpoints.files import checkpoint_looks_complete
+from core.registry.state import RunPhase, read_run_state
+from core.trainer.demo import demo_config
 from core.workspace import Workspace
-from tests.core.test_checkpoint_files import make_checkpoint, save_checkpoint
+from tests.checkpoints.test_files import make_checkpoint, save_checkpoint
+from tests.conftest import wait_for
 
 PROJECT = Path(__file__).resolve().parents[2]
-DEMO_CHECKPOINT_BYTES = 324 * 10**6  # FACTS.md: one demo checkpoint
-
-
-def wait_for(predicate, timeout_s: float = 300.0, poll_s: float = 0.1) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(poll_s)
-    return False
+DEMO_CHECKPOINT_BYTES = 324 * 10**6  # docs/trainer-facts.md: one demo checkpoint
 
 
 def mount_tmpfs(path: Path, size_bytes: int) -> None:
@@ -82,7 +73,7 @@ def test_trainer_runs_out_of_disk_during_a_checkpoint_save(tmp_path, demo_worksp
     tail = "\n".join(state.last_lines)
     # torch.save reports a full disk only as a zip-writer error ("unexpected pos ..."), not ENOSPC.
     assert "save_checkpoint" in tail and "torch.save" in tail and "RuntimeError" in tail, tail
-    folder = Path(state.status["trainer_run_folder"])
+    folder = Path(state.status.trainer_run_folder)
     assert checkpoint_looks_complete(folder / "best_model_60.pth")
     assert checkpoint_looks_complete(folder / "best_model.pth")
     cut = folder / "checkpoint_100.pth"
@@ -99,7 +90,7 @@ def test_trainer_runs_out_of_disk_during_a_checkpoint_save(tmp_path, demo_worksp
 
 PROMOTE_UNDER_LIMIT = """
 import resource, signal, sys
-from core.checkpoint_ops import promote
+from core.checkpoints.ops import promote
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 limit = int(sys.argv[3])
 resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))

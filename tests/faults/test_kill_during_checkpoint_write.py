@@ -15,24 +15,16 @@ from pathlib import Path
 
 import pytest
 
-from core.checkpoint_files import FRESH_WRITE_S, Integrity, read_checkpoint_info
-from core.gallery import gallery
-from core.launcher import start_run, wait_until_ended
-from core.preflight import checkpoint_looks_complete
-from core.resume import newest_resumable_folder
-from core.run_records import RunRecord, log_path
-from core.run_state import RunPhase, read_run_state
-from core.train_form import demo_config
+from core.checkpoints.files import FRESH_WRITE_S, Integrity, read_checkpoint_info
+from core.checkpoints.gallery import gallery
+from core.runs.launcher import start_run, wait_until_ended
+from core.checkpoints.files import checkpoint_looks_complete
+from core.checkpoints.resume import newest_resumable_folder
+from core.registry.records import RunRecord, log_path
+from core.registry.state import RunPhase, read_run_state
+from core.trainer.demo import demo_config
 from core.workspace import Workspace
-
-
-def wait_for(predicate, timeout_s: float = 300.0, poll_s: float = 0.05) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(poll_s)
-    return False
+from tests.conftest import wait_for
 
 
 class KillWhenWriting(threading.Thread):
@@ -76,9 +68,9 @@ def killed(tmp_path_factory, demo_workspace) -> KilledRun:
     # Epoch 1 ends at step 60 with best_model_60.pth; the checkpoint at step 100 is the one we cut.
     config = demo_config(ws, demo_workspace[1]).with_changes(epochs=2, save_step=100, save_n_checkpoints=2)
     record = start_run(ws, config)
-    assert wait_for(lambda: "trainer_run_folder" in read_run_state(ws, record.run_id).status
+    assert wait_for(lambda: read_run_state(ws, record.run_id).status.trainer_run_folder
                     or not read_run_state(ws, record.run_id).phase.is_live)
-    folder = Path(read_run_state(ws, record.run_id).status["trainer_run_folder"])
+    folder = Path(read_run_state(ws, record.run_id).status.trainer_run_folder)
     cut = folder / "checkpoint_100.pth"
     killer = KillWhenWriting(cut, record.pid)
     killer.start()
@@ -123,13 +115,13 @@ def test_continue_resumes_from_the_newest_intact_checkpoint_and_keeps_the_cut_fi
     phase = wait_until_ended(ws, resumed.run_id, 300)
     state = read_run_state(ws, resumed.run_id)
     assert phase is RunPhase.FINISHED, state.detail + "\n" + "\n".join(state.last_lines)
-    assert state.status["trainer_settings"]["continue_run"] is True
-    assert state.status["trainer_run_folder"] == str(killed.folder)
+    assert state.status.trainer_settings["continue_run"] is True
+    assert state.status.trainer_run_folder == str(killed.folder)
     log = log_path(ws, resumed.run_id).read_text(errors="replace")
     assert "Skipping incomplete checkpoint checkpoint_100.pth" in log
     assert "best_model_60.pth" in log  # restored from the newest intact file
     # The trainer resumes at the checkpoint's step + 1 and redoes its epoch from the start.
-    assert state.status["step"] == 60 + 1 + (config.epochs - restored.epoch) * 60
+    assert state.status.step == 60 + 1 + (config.epochs - restored.epoch) * 60
     kept = killed.folder / "checkpoint_100.pth.incomplete"
     assert kept.is_file() and kept.stat().st_size >= killed.size_at_kill, "the cut file is kept, renamed"
     assert checkpoint_looks_complete(killed.folder / "checkpoint_100.pth")  # written again, whole

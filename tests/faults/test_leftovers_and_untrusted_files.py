@@ -1,6 +1,6 @@
 """Leftovers of interrupted promotes are swept at startup, and no file in a run folder is trusted.
 
-`clean_leftovers` (core.startup) runs once when the dashboard starts. The checkpoint browser only
+`clean_leftovers` (core.checkpoints.leftovers) runs once when the dashboard starts. The checkpoint browser only
 ever reads a .pth with the weights-only unpickler: a malicious pickle is listed as unreadable and
 its payload never runs, whichever action touches it.
 """
@@ -15,26 +15,27 @@ from pathlib import Path
 
 import pytest
 
-from core.checkpoint_files import CheckpointError, Integrity
-from core.checkpoint_ops import optimize, promote, temp_path_for
+from core.checkpoints.files import CheckpointError, Integrity
+from core.checkpoints.ops import optimize, promote, temp_path_for
 from core.errors import ConfigInvalid
-from core.gallery import custom_models_dir, gallery
-from core.launcher import start_run
-from core.retention import KEPT_DIR
-from core.run_records import RunRecord, new_run_id, save_record
-from core.startup import clean_leftovers
-from core.train_form import demo_config
+from core.checkpoints.gallery import gallery
+from core.runs.launcher import start_run
+from core.checkpoints.layout import KEPT_DIR
+from core.registry.records import RunRecord, new_run_id, save_record
+from core.checkpoints.leftovers import clean_leftovers
+from core.trainer.demo import demo_config
 from core.workspace import Workspace
-from tests.core.test_checkpoint_files import _Payload, _write_torch_like_zip, save_checkpoint
+from tests.checkpoints.test_files import _Payload, _write_torch_like_zip, save_checkpoint
 
 import pickle
+from tests.conftest import wait_for
 
 PROJECT = Path(__file__).resolve().parents[2]
 # One process, several promotes at once, each stalled after its first chunk: then SIGKILLed.
 STALLED_PROMOTES = """
 import sys, threading, time
 from pathlib import Path
-from core.checkpoint_ops import promote
+from core.checkpoints.ops import promote
 src, marks, targets = sys.argv[1], Path(sys.argv[2]), sys.argv[3:]
 def run(i, target):
     def stall(done, total):
@@ -44,15 +45,6 @@ def run(i, target):
 for i, target in enumerate(targets):
     threading.Thread(target=run, args=(i, target)).start()
 """
-
-
-def wait_for(predicate, timeout_s: float = 120.0) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def finished_run(ws: Workspace, output: Path) -> tuple[RunRecord, Path]:
@@ -73,7 +65,7 @@ def test_temp_files_of_a_killed_promote_are_cleaned_at_startup_and_never_listed(
     output = tmp_path / "out"
     _record, folder = finished_run(ws, output)
     src = folder / "checkpoint_100.pth"
-    targets = [custom_models_dir(ws) / "voice.pth", output / "ready" / "unoptimize_model.pth",
+    targets = [ws.custom_models_dir / "voice.pth", output / "ready" / "unoptimize_model.pth",
                folder / KEPT_DIR / "checkpoint_100.pth", folder / "promoted.pth"]
     for target in targets:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -93,7 +85,7 @@ def test_temp_files_of_a_killed_promote_are_cleaned_at_startup_and_never_listed(
     listed = {e.path for e in gallery(ws)}
     assert listed == {src}, "temp files are never listed as models"
 
-    mine = temp_path_for(custom_models_dir(ws) / "in-progress.pth")  # a live writer: this process
+    mine = temp_path_for(ws.custom_models_dir / "in-progress.pth")  # a live writer: this process
     mine.write_bytes(b"x")
     assert sorted(clean_leftovers(ws)) == sorted(leftovers)
     assert not any(p.exists() for p in leftovers)

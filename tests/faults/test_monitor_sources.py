@@ -11,8 +11,8 @@ from pathlib import Path
 
 from torch.utils.tensorboard import SummaryWriter
 
-from core.events import RunEventReader
-from core.log_tail import LogTail
+from core.monitor.events import RunEventReader
+from core.monitor.log_tail import LogTail
 
 TAG = "TrainIterStats/loss"
 

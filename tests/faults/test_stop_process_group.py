@@ -2,25 +2,17 @@
 from __future__ import annotations
 
 import os
-import time
+from pathlib import Path
 
 import psutil
 
-from core.launcher import request_stop, start_run, wait_until_ended
-from core.preflight import checkpoint_looks_complete
-from core.process_identity import group_members
-from core.run_state import EXIT_INTERRUPTED, RunPhase, read_run_state
-from core.train_form import demo_config
+from core.runs.launcher import request_stop, start_run, wait_until_ended
+from core.checkpoints.files import checkpoint_looks_complete
+from core.registry.process_identity import group_members
+from core.registry.state import EXIT_INTERRUPTED, RunPhase, read_run_state
+from core.trainer.demo import demo_config
 from core.workspace import Workspace
-
-
-def wait_for(predicate, timeout_s: float = 300.0) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
+from tests.conftest import wait_for
 
 
 def group_of(pgid: int) -> list[psutil.Process]:
@@ -39,7 +31,7 @@ def test_stop_ends_trainer_and_loader_workers(tmp_path, demo_workspace):
     ws = Workspace.at(tmp_path / "ws")
     config = demo_config(ws, demo_workspace[1]).with_changes(epochs=1, save_step=5000, num_loader_workers=2)
     record = start_run(ws, config)
-    assert wait_for(lambda: read_run_state(ws, record.run_id).status.get("step", 0) >= 3), \
+    assert wait_for(lambda: read_run_state(ws, record.run_id).status.step >= 3), \
         "\n".join(read_run_state(ws, record.run_id).last_lines)
     members = group_members(record.pid)
     assert len(members) >= 3, f"expected the trainer and 2 loader workers, found {[p.pid for p in members]}"
@@ -49,8 +41,8 @@ def test_stop_ends_trainer_and_loader_workers(tmp_path, demo_workspace):
     phase = wait_until_ended(ws, record.run_id, 180)
     state = read_run_state(ws, record.run_id)
     assert phase is RunPhase.STOPPED and state.exit_code == EXIT_INTERRUPTED, state.detail
-    saved = state.status["last_checkpoint"]["path"]
-    assert checkpoint_looks_complete(__import__("pathlib").Path(saved))
+    saved = state.status.last_checkpoint.path
+    assert checkpoint_looks_complete(Path(saved))
 
     def gone(pid: int) -> bool:
         try:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import filecmp
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -11,22 +10,14 @@ import pytest
 from core.atomic_io import read_json
 from core.config import SAMPLE_RATE_HZ, RunConfig
 from core.errors import LaunchRefused
-from core.launcher import request_stop, start_run, wait_until_ended
-from core.preflight import checkpoint_looks_complete
-from core.resume import newest_resumable_folder
-from core.run_records import outcome_path
-from core.run_state import RunPhase, read_run_state
-from core.train_form import demo_config
+from core.runs.launcher import request_stop, start_run, wait_until_ended
+from core.checkpoints.files import checkpoint_looks_complete
+from core.checkpoints.resume import newest_resumable_folder
+from core.registry.records import outcome_path
+from core.registry.state import RunPhase, read_run_state
+from core.trainer.demo import demo_config
 from core.workspace import Workspace
-
-
-def wait_for(predicate, timeout_s=300.0):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
+from tests.conftest import wait_for
 
 
 def assert_config_reached_trainer(config: RunConfig, run_id: str, run_folder: Path, status: dict) -> None:
@@ -49,7 +40,7 @@ def assert_config_reached_trainer(config: RunConfig, run_id: str, run_folder: Pa
     assert args["dvae_checkpoint"] == str(base / "dvae.pth")
     assert args["mel_norm_file"] == str(base / "mel_stats.pth")
     assert args["xtts_checkpoint"] == config.custom_model_path  # demo: random init unless custom
-    settings = status["trainer_settings"]
+    settings = status.trainer_settings
     assert settings["grad_accum_steps"] == config.grad_accum_steps
     assert settings["train_samples"] == 120 and settings["eval_samples"] == 4
 
@@ -63,8 +54,8 @@ def test_demo_run_leaves_the_expected_files(demo_run):
     assert all(checkpoint_looks_complete(folder / n) for n in names)
     assert list(folder.glob("events.out.tfevents.*"))
     status = demo_run.state.status
-    assert status["phase"] == "finished" and status["step"] == 240 and status["total_steps"] == 240
-    assert status["last_checkpoint"]["step"] == 200 and status["best_model"]["step"] == 240
+    assert status.phase == "finished" and status.step == 240 and status.total_steps == 240
+    assert status.last_checkpoint.step == 200 and status.best_model.step == 240
     assert read_json(outcome_path(demo_run.ws, demo_run.record.run_id))["exit_code"] == 0
     # The training process keeps a disk history for the Disk page even when nobody watches.
     samples = (demo_run.ws.runs_dir / demo_run.record.run_id / "disk_samples.jsonl").read_text().splitlines()
@@ -93,7 +84,7 @@ def stopped_run(tmp_path_factory, demo_workspace):
         epochs=2, learning_rate=3e-5, seed=7, grad_accum_steps=2, print_step=7, plot_step=3, log_model_step=11,
         save_best_after=5, max_audio_length_s=9.5, save_step=500, save_n_checkpoints=3, run_name="stoptest")
     record = start_run(ws, config)
-    assert wait_for(lambda: read_run_state(ws, record.run_id).status.get("step", 0) >= 15)
+    assert wait_for(lambda: read_run_state(ws, record.run_id).status.step >= 15)
     # A second dashboard (fresh objects, same disk) re-attaches and sees the same live run.
     other = Workspace.at(ws.root)
     live = read_run_state(other, record.run_id)
@@ -116,8 +107,8 @@ def test_sigint_stop_saves_a_checkpoint_and_reads_stopped(stopped_run):
     assert outcome.signalled and phase is RunPhase.STOPPED
     state = read_run_state(ws, record.run_id)
     assert state.exit_code == 130 and "SIGINT" in state.detail
-    folder = Path(state.status["trainer_run_folder"])
-    saved = folder / f"checkpoint_{state.status['step']}.pth"
+    folder = Path(state.status.trainer_run_folder)
+    saved = folder / f"checkpoint_{state.status.step}.pth"
     assert saved.is_file() and checkpoint_looks_complete(saved)
     assert_config_reached_trainer(config, record.run_id, folder, state.status)
 
@@ -126,19 +117,19 @@ def test_continue_skips_a_truncated_checkpoint_and_keeps_the_step(stopped_run):
     ws, config, record, *_ = stopped_run
     stopped = read_run_state(ws, record.run_id)
     folder = newest_resumable_folder(config.output_path)
-    assert folder == Path(stopped.status["trainer_run_folder"])
+    assert folder == Path(stopped.status.trainer_run_folder)
     # What a crash mid-save leaves: the highest step, cut short.
-    good = folder / f"checkpoint_{stopped.status['step']}.pth"
+    good = folder / f"checkpoint_{stopped.status.step}.pth"
     truncated = folder / "checkpoint_99999.pth"
     truncated.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
     resumed = start_run(ws, config, mode="continue", resume_from=str(folder))
     assert wait_until_ended(ws, resumed.run_id, 300) is RunPhase.FINISHED
     state = read_run_state(ws, resumed.run_id)
-    assert state.status["trainer_settings"]["continue_run"] is True
-    assert state.status["trainer_run_folder"] == str(folder)
+    assert state.status.trainer_settings["continue_run"] is True
+    assert state.status.trainer_run_folder == str(folder)
     # The trainer resumes at checkpoint step + 1 and redoes the interrupted epoch from its start.
-    stopped_step, stopped_epoch = stopped.status["step"], stopped.status["epoch"]
-    assert state.status["step"] == stopped_step + 1 + (config.epochs - stopped_epoch) * 60
+    stopped_step, stopped_epoch = stopped.status.step, stopped.status.epoch
+    assert state.status.step == stopped_step + 1 + (config.epochs - stopped_epoch) * 60
     assert (folder / "checkpoint_99999.pth.incomplete").is_file(), "the truncated file is kept, renamed"
 
 
@@ -149,6 +140,6 @@ def test_restore_from_checkpoint_weights_restarts_the_step(demo_run, tmp_path):
     record = start_run(ws, config, mode="restore", resume_from=str(checkpoint))
     assert wait_until_ended(ws, record.run_id, 300) is RunPhase.FINISHED
     status = read_run_state(ws, record.run_id).status
-    assert status["trainer_settings"]["restore_path"] == str(checkpoint)
-    assert status["trainer_settings"]["continue_run"] is False
-    assert status["step"] == 60  # weights only: the step count started again at 0
+    assert status.trainer_settings["restore_path"] == str(checkpoint)
+    assert status.trainer_settings["continue_run"] is False
+    assert status.step == 60  # weights only: the step count started again at 0

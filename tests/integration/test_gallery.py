@@ -1,15 +1,15 @@
 """The gallery and its actions on real checkpoints of the shared demo run."""
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 import torch
 
-from core.checkpoint_files import Integrity, read_checkpoint_info
-from core.checkpoint_ops import CheckpointIncompleteError, TargetExistsError, optimize, promote
-from core.gallery import export_ready_from, gallery, protected_paths
+from core.checkpoints.files import Integrity, read_checkpoint_info
+from core.checkpoints.ops import CheckpointIncompleteError, TargetExistsError, optimize, promote
+from core.checkpoints.gallery import gallery, protected_paths
+from core.trainer.ready_export import export_ready_from
 
 
 def test_gallery_lists_every_checkpoint_with_metadata_matching_the_trainer(demo_run):
@@ -21,9 +21,9 @@ def test_gallery_lists_every_checkpoint_with_metadata_matching_the_trainer(demo_
         assert info.has_optimizer and info.has_dvae and info.text_vocab_size == 37
         assert entries[folder / name].run_id == demo_run.record.run_id
     best = entries[folder / "best_model.pth"]
-    status_best = demo_run.state.status["best_model"]
-    assert best.is_best and best.info.step == status_best["step"]
-    assert best.info.eval_loss == pytest.approx(status_best["loss"])
+    status_best = demo_run.state.status.best_model
+    assert best.is_best and best.info.step == status_best.step
+    assert best.info.eval_loss == pytest.approx(status_best.loss)
     log = (folder / "trainer_0_log.txt").read_text()
     assert f"> BEST MODEL : {folder / 'best_model_240.pth'}" in log
     assert f"> CHECKPOINT : {folder / 'checkpoint_200.pth'}" in log
@@ -95,8 +95,8 @@ def test_checkpoints_page_lists_and_promotes(demo_run, page, tmp_path):
 
 
 def test_checkpoints_sit_on_the_runs_loss_curve(demo_run):
-    from core.events import RunEventReader
-    from core.gallery import checkpoint_marks
+    from core.monitor.events import RunEventReader
+    from core.checkpoints.gallery import checkpoint_marks
 
     reader = RunEventReader(demo_run.run_folder)
     reader.refresh()
@@ -113,7 +113,7 @@ def test_checkpoints_sit_on_the_runs_loss_curve(demo_run):
 def test_event_reader_matches_tensorboard_on_a_real_trainer_run(demo_run):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    from core.events import RunEventReader
+    from core.monitor.events import RunEventReader
 
     reader = RunEventReader(demo_run.run_folder)
     reader.refresh()

@@ -5,33 +5,24 @@ import json
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import psutil
 import pytest
 
 from core.atomic_io import read_json
-from core.diskplan import plan_for_run
-from core.launcher import request_stop, start_run, wait_until_ended
-from core.preflight import checkpoint_looks_complete, preflight
-from core.process_identity import group_members
-from core.run_records import last_log_lines, list_run_ids, log_path, outcome_path
-from core.run_state import RunPhase, read_run_state
-from core.train_form import demo_config
+from core.disk.planner import plan_run
+from core.runs.launcher import request_stop, start_run, wait_until_ended
+from core.checkpoints.files import checkpoint_looks_complete
+from core.trainer.preflight import preflight
+from core.registry.process_identity import group_members
+from core.registry.records import last_log_lines, list_run_ids, log_path, outcome_path
+from core.registry.state import RunPhase, read_run_state
+from core.trainer.demo import demo_config
 from core.workspace import Workspace
-from tests.conftest import DiskSampler
+from tests.conftest import DiskSampler, wait_for
 
 PROJECT = Path(__file__).resolve().parents[2]
-
-
-def wait_for(predicate, timeout_s=300.0):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def group_pids(leader_pid: int) -> set[int]:
@@ -80,11 +71,11 @@ def test_two_ranks_finish_and_rank_0_writes_each_file_once(two_rank_run):
     ws, config, record, state, _sampler, _ready = two_rank_run
     assert record.world_size == 2 and record.gpus == []
     status = state.status
-    assert status["world_size"] == 2 and status["backend"] == "gloo"
-    assert status["steps_per_epoch"] == 60 and status["step"] == status["total_steps"] == 120
+    assert status.world_size == 2 and status.backend == "gloo"
+    assert status.steps_per_epoch == 60 and status.step == status.total_steps == 120
     training = Path(config.output_path) / "run" / "training"
     folders = [p for p in training.iterdir() if p.is_dir()]
-    assert folders == [Path(status["trainer_run_folder"])]
+    assert folders == [Path(status.trainer_run_folder)]
     folder = folders[0]
     assert sorted(p.name for p in folder.glob("checkpoint_*.pth")) == ["checkpoint_100.pth"]
     best = sorted(p.name for p in folder.glob("best_model*.pth"))
@@ -112,7 +103,7 @@ def test_forecast_for_two_ranks_counts_rank_0_checkpoints_only(two_rank_run):
     _ws, config, _record, _state, sampler, ready_bytes = two_rank_run
     checked = preflight(config, world_size=2)
     assert checked.steps_per_epoch == 60  # ceil(ceil(120 / 2) / 1)
-    plan = plan_for_run(config, base=checked.base, steps_per_epoch_=checked.steps_per_epoch, train=checked.train,
+    plan = plan_run(config, base=checked.base, steps_per_epoch=checked.steps_per_epoch, train=checked.train,
                         use_measured=False, free_bytes=10**12)
     measured_peak = max(sampler.peak_bytes, sampler.final_bytes + ready_bytes)
     assert plan.peak_bytes == pytest.approx(measured_peak, rel=0.01)
@@ -140,7 +131,7 @@ RESUMABLE = dict(epochs=2, batch_size=1)
 def start_and_wait_for_step(ws: Workspace, demo, step: int):
     config = demo_config(ws, demo).with_changes(**RESUMABLE)
     record = start_run(ws, config, world_size=2)
-    assert wait_for(lambda: read_run_state(ws, record.run_id).status.get("step", 0) >= step
+    assert wait_for(lambda: read_run_state(ws, record.run_id).status.step >= step
                     or not read_run_state(ws, record.run_id).phase.is_live, 600)
     pids = group_pids(record.pid)
     assert read_run_state(ws, record.run_id).phase is RunPhase.RUNNING
@@ -156,19 +147,19 @@ def test_stop_reaches_every_rank_rank_0_saves_and_no_process_is_left(tmp_path, d
     assert wait_until_ended(ws, record.run_id, 180) is RunPhase.STOPPED
     state = read_run_state(ws, record.run_id)
     assert state.exit_code == 130 and "SIGINT" in state.detail
-    saved = Path(state.status["trainer_run_folder"]) / f"checkpoint_{state.status['step']}.pth"
+    saved = Path(state.status.trainer_run_folder) / f"checkpoint_{state.status.step}.pth"
     assert saved.is_file() and checkpoint_looks_complete(saved)
     assert wait_for(lambda: no_process_left(pids), 60), "a rank outlived the stop"
     assert group_members(record.pid) == []
     # Continue with two ranks: every rank loads the saved step, optimizer and scheduler state.
     config = demo_config(ws, demo_workspace[1]).with_changes(**RESUMABLE)
-    folder = Path(state.status["trainer_run_folder"])
+    folder = Path(state.status.trainer_run_folder)
     resumed = start_run(ws, config, mode="continue", resume_from=str(folder), world_size=2)
     assert wait_until_ended(ws, resumed.run_id, 600) is RunPhase.FINISHED, read_run_state(ws, resumed.run_id).detail
     after = read_run_state(ws, resumed.run_id).status
-    assert after["trainer_run_folder"] == str(folder) and after["trainer_settings"]["continue_run"] is True
+    assert after.trainer_run_folder == str(folder) and after.trainer_settings["continue_run"] is True
     # The trainer resumes at checkpoint step + 1 and redoes the interrupted epoch from its start.
-    assert after["step"] == state.status["step"] + 1 + (config.epochs - state.status["epoch"]) * 60
+    assert after.step == state.status.step + 1 + (config.epochs - state.status.epoch) * 60
     assert len(list(folder.glob("events.out.tfevents.*"))) == 2  # one per launch, both from rank 0
 
 
@@ -182,7 +173,7 @@ def test_a_rank_crash_fails_the_run_naming_that_rank(tmp_path, demo_workspace):
     assert state.detail.startswith("rank 1 was killed by SIGKILL"), state.detail
     assert read_json(outcome_path(ws, record.run_id))["failed_rank"] == 1
     assert state.last_lines and list(state.last_lines) == last_log_lines(ws, record.run_id, rank=1)
-    assert state.status["phase"] == "failed"
+    assert state.status.phase == "failed"
     assert wait_for(lambda: no_process_left(pids), 60), "a rank outlived the crash"
 
 
@@ -212,13 +203,13 @@ def test_torchrun_starts_a_prepared_run_and_rank_0_registers_it(tmp_path, demo_w
     folder = Path(json.loads(prepared.stdout)["run_folder"])
     assert list_run_ids(ws) == []  # nothing runs until torchrun starts the ranks
     torchrun = Path(sys.executable).with_name("torchrun")
-    done = subprocess.run([str(torchrun), "--standalone", "--nproc-per-node", "2", "-m", "core.train_process", str(folder)],
+    done = subprocess.run([str(torchrun), "--standalone", "--nproc-per-node", "2", "-m", "core.runs.train_process", str(folder)],
                           cwd=PROJECT, env={**os.environ, "CUDA_VISIBLE_DEVICES": ""}, capture_output=True, text=True,
                           timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     state = read_run_state(ws, folder.name)
     assert state.phase is RunPhase.FINISHED and state.record.world_size == 2
-    assert state.status["step"] == 30
+    assert state.status.step == 30
     found = fingerprints(ws, folder.name)
     assert set(found) == {0, 1} and found[0] == found[1]
 

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from core.checkpoint_files import read_checkpoint_info
-from core.launcher import start_run, wait_until_ended
-from core.run_state import RunPhase, read_run_state
-from core.start_weights import load_resized, tokenizer_size
-from core.train_form import demo_config
+from core.checkpoints.files import read_checkpoint_info
+from core.runs.launcher import start_run, wait_until_ended
+from core.registry.state import RunPhase, read_run_state
+from core.trainer.start_weights import load_resized, tokenizer_size
+from core.trainer.demo import demo_config
 from core.workspace import Workspace
 
 EXTRA_TOKENS = ["ሀ", "ሁ", "ሂ", "ሃ", "ሄ"]
@@ -42,8 +42,8 @@ def test_a_checkpoint_with_a_smaller_vocabulary_is_grown_and_trains(extended_run
     ws, config, record, phase = extended_run
     state = read_run_state(ws, record.run_id)
     assert phase is RunPhase.FINISHED, state.last_lines
-    assert any("grown from 37 to 42" in note for note in state.status["adjustments"])
-    folder = Path(state.status["trainer_run_folder"])
+    assert any("grown from 37 to 42" in note for note in state.status.adjustments)
+    folder = Path(state.status.trainer_run_folder)
     assert read_checkpoint_info(folder / "best_model.pth").text_vocab_size == 42
     written = json.loads((folder / "config.json").read_text())["model_args"]
     assert written["xtts_checkpoint"] == config.custom_model_path and written["tokenizer_file"] == config.vocab_path
@@ -51,9 +51,9 @@ def test_a_checkpoint_with_a_smaller_vocabulary_is_grown_and_trains(extended_run
 
 def test_a_checkpoint_with_a_larger_vocabulary_loads_after_resize(extended_run, demo_run):
     ws, _config, record, _phase = extended_run
-    bigger = Path(read_run_state(ws, record.run_id).status["trainer_run_folder"]) / "best_model.pth"
-    from core.base_model import resolve_base_model
-    from core.trainer_setup import build_gpt_trainer_config
+    bigger = Path(read_run_state(ws, record.run_id).status.trainer_run_folder) / "best_model.pth"
+    from core.trainer.base_model import resolve_base_model
+    from core.trainer.gpt_config import build_gpt_trainer_config
     from TTS.tts.layers.xtts.trainer.gpt_trainer import GPTTrainer
 
     base = resolve_base_model(demo_run.demo.base_dir)
@@ -71,7 +71,7 @@ def test_retention_keeps_milestones_and_best_k_during_a_real_run(demo_run, tmp_p
     record = start_run(ws, config)
     seen_kept: set[str] = set()
     while read_run_state(ws, record.run_id).phase.is_live:
-        folder = read_run_state(ws, record.run_id).status.get("trainer_run_folder")
+        folder = read_run_state(ws, record.run_id).status.trainer_run_folder
         if folder and (Path(folder) / "kept").is_dir():
             names = {p.name for p in (Path(folder) / "kept").glob("*.pth")}
             assert len([n for n in names if n.startswith("best_model_")]) <= 2
@@ -79,7 +79,7 @@ def test_retention_keeps_milestones_and_best_k_during_a_real_run(demo_run, tmp_p
         time.sleep(0.05)
     state = read_run_state(ws, record.run_id)
     assert state.phase is RunPhase.FINISHED, state.last_lines
-    folder = Path(state.status["trainer_run_folder"])
+    folder = Path(state.status.trainer_run_folder)
     # The trainer itself kept only checkpoint_200 (N=1); kept/ holds the milestones it pruned.
     assert sorted(p.name for p in folder.glob("checkpoint_*.pth")) == ["checkpoint_200.pth"]
     kept = sorted(p.name for p in (folder / "kept").glob("*.pth"))
@@ -90,11 +90,11 @@ def test_retention_keeps_milestones_and_best_k_during_a_real_run(demo_run, tmp_p
     assert all(read_checkpoint_info(folder / "kept" / name).is_complete for name in kept)
     assert read_checkpoint_info(folder / "kept" / "checkpoint_100.pth").step == 100
     # The disk planner forecasts what retention keeps (hard links counted once, as the disk does).
-    from core.diskplan import plan_for_run
-    from core.preflight import preflight
+    from core.disk.planner import plan_run
+    from core.trainer.preflight import preflight
 
     checked = preflight(config)
-    plan = plan_for_run(config, base=checked.base, steps_per_epoch_=checked.steps_per_epoch, train=checked.train,
+    plan = plan_run(config, base=checked.base, steps_per_epoch=checked.steps_per_epoch, train=checked.train,
                         use_measured=False)
     inodes = {}
     for path in Path(config.output_path).rglob("*"):

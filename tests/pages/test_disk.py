@@ -5,10 +5,10 @@ import os
 
 from core.atomic_io import write_json_atomic
 from core.config import PRESETS
-from core.disk_tracking import read_samples, sample_run_disk, samples_path
-from core.process_identity import identify
-from core.run_records import RunRecord, save_record, status_path
-from core.train_form import demo_config
+from core.disk.tracking import read_samples, sample_run_disk, samples_path
+from core.registry.process_identity import identify
+from core.registry.records import RunRecord, save_record, status_path
+from core.trainer.demo import demo_config
 from core.workspace import Workspace
 from pages.common import human_bytes
 
@@ -71,7 +71,7 @@ def test_selected_finished_run_shows_measured_bytes_without_recording(page, demo
     assert after == before  # viewing a finished run writes nothing
 
 
-def test_live_run_records_a_sample(page, demo_workspace, tmp_path):
+def test_live_run_is_measured_but_only_the_training_process_writes_history(page, demo_workspace, tmp_path):
     ws0, demo = demo_workspace
     ws = Workspace.at(tmp_path / "ws")
     output = tmp_path / "out"
@@ -89,5 +89,6 @@ def test_live_run_records_a_sample(page, demo_workspace, tmp_path):
     at.run()
     assert not at.exception, at.exception
     assert next(m for m in at.metric if m.label == "Measured now").value == human_bytes(12_345)
-    [recorded] = read_samples(samples_path(ws, run_id))
-    assert (recorded.bytes_on_disk, recorded.step) == (12_345, 100)
+    # The page is a reader: the history is the training process's (core.runs.status_reporter).
+    assert read_samples(samples_path(ws, run_id)) == []
+    assert not samples_path(ws, run_id).exists()

@@ -1,0 +1,9 @@
+"""What we hand to coqui's Trainer + GPTTrainer, and what it hands back.
+
+Base models (`base_model`), datasets (`dataset`), the built-in demo (`demo`), the GPTTrainer
+config (`gpt_config`), every check before a launch (`preflight`), ready/ export
+(`ready_export`), weights-only starts (`start_weights`), text-vocabulary resizing
+(`vocabulary`) and the continue-from-intact-checkpoint patch (`intact_resume`).
+
+May import: base modules, core.registry and core.checkpoints.
+"""

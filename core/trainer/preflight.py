@@ -1,0 +1,176 @@
+"""Everything checked before a launch: files, datasets, resume points. Nothing is written here."""
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.checkpoints.files import checkpoint_looks_complete
+from core.trainer.base_model import BaseModelFiles, resolve_base_model
+from core.config import RunConfig, validate_config
+from core.trainer.dataset import Dataset, read_dataset, steps_per_epoch
+from core.devices import list_gpus
+from core.errors import ConfigInvalid, FieldError
+
+MAX_CPU_RANKS = 16  # CPU ranks are for trying DDP out; each one holds a full copy of the model
+
+
+@dataclass(frozen=True)
+class PreflightResult:
+    config: RunConfig  # after adjustments (each one listed in `adjustments`)
+    base: BaseModelFiles
+    train: Dataset
+    eval: Dataset
+    steps_per_epoch: int
+    total_steps: int
+    adjustments: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    world_size: int = 1  # DDP ranks; each trains on its 1/world_size share of the clips per epoch
+    gpus: tuple[int, ...] = ()  # GPU index of each rank; empty: CPU (gloo when world_size > 1)
+
+    def trainer_run_name(self, run_id: str) -> str:
+        # The trainer names folders to the minute; the run id keeps two runs apart.
+        return f"{self.config.run_name}-{run_id}"
+
+    def to_launch_dict(self, run_id: str, mode: str, resume_from: str) -> dict:
+        """Everything the training process needs, with paths already resolved."""
+        return {
+            "run_id": run_id, "mode": mode, "resume_from": resume_from,
+            "config": self.config.to_dict(), "trainer_run_name": self.trainer_run_name(run_id),
+            "steps_per_epoch": self.steps_per_epoch, "total_steps": self.total_steps,
+            "base_is_demo": self.base.is_demo, "adjustments": list(self.adjustments),
+            "world_size": self.world_size, "gpus": list(self.gpus),
+        }
+
+
+def _check_output_path(value: str) -> list[FieldError]:
+    if not value:
+        return [FieldError("output_path", "choose a folder for the run's outputs")]
+    path = Path(value).expanduser()
+    if path.exists() and not path.is_dir():
+        return [FieldError("output_path", f"{path} is a file; choose a folder")]
+    probe = path
+    while not probe.exists():
+        probe = probe.parent
+    if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
+        return [FieldError("output_path", f"{probe} is not writable; choose a folder you can write to")]
+    return []
+
+
+def _check_pth(value: str, field_name: str) -> list[FieldError]:
+    path = Path(value).expanduser()
+    if not path.is_file():
+        return [FieldError(field_name, f"{path} does not exist or is not a file")]
+    if not checkpoint_looks_complete(path):
+        return [FieldError(field_name, f"{path.name} is not a complete PyTorch checkpoint (truncated or another format)")]
+    return []
+
+
+def _check_vocab(value: str) -> list[FieldError]:
+    path = Path(value).expanduser()
+    if not path.is_file():
+        return [FieldError("vocab_path", f"{path} does not exist or is not a file")]
+    try:
+        from tokenizers import Tokenizer
+
+        Tokenizer.from_file(str(path))
+    except Exception as exc:
+        return [FieldError("vocab_path", f"{path.name} is not a tokenizer vocab.json ({str(exc)[:120]})")]
+    return []
+
+
+def _collect(errors: list[FieldError], check, field_name: str):
+    """Run one check, adding its field errors to `errors` instead of stopping at the first."""
+    try:
+        return check()
+    except ConfigInvalid as exc:
+        errors.extend(exc.errors)
+    except OSError as exc:
+        # A path the OS cannot even look up (a name over 255 bytes, ...) is the user's to fix too.
+        errors.append(FieldError(field_name, f"cannot be checked: {exc.strerror or exc}; choose another path"))
+    return None
+
+
+def _field_errors(check, field_name: str) -> list[FieldError]:
+    errors: list[FieldError] = []
+    found = _collect(errors, check, field_name)
+    return errors + (found or [])
+
+
+def check_ranks(world_size: int, gpus: tuple[int, ...] | list[int]) -> list[FieldError]:
+    """Ranks and GPUs: with GPUs, one rank per listed GPU; without, `world_size` ranks on the CPU."""
+    if gpus:
+        known = {g.index for g in list_gpus()}
+        missing = sorted(set(gpus) - known)
+        if missing:
+            return [FieldError("gpus", f"no GPU with index {', '.join(map(str, missing))}; this machine has "
+                                       + (f"GPUs {', '.join(map(str, sorted(known)))}" if known else "no GPU"))]
+        if len(set(gpus)) != len(gpus):
+            return [FieldError("gpus", "each GPU can be listed once (one rank per GPU)")]
+        if world_size not in (1, len(gpus)):
+            return [FieldError("world_size", f"is {world_size} but {len(gpus)} GPUs are listed; give one or the other")]
+    elif world_size < 1:
+        return [FieldError("world_size", f"is {world_size}; give at least 1 rank")]
+    return []
+
+
+def check_cpu_ranks(world_size: int) -> list[FieldError]:
+    """Ranks this machine starts on its CPU (torchrun runs across nodes are not capped)."""
+    if world_size > MAX_CPU_RANKS:
+        return [FieldError("world_size", f"is {world_size}; allowed from 1 to {MAX_CPU_RANKS} ranks on the CPU")]
+    return []
+
+
+def sharded_steps_per_epoch(num_clips: int, batch_size: int, world_size: int) -> int:
+    """Steps per epoch of each rank: the DistributedSampler gives every rank ceil(n / world) clips."""
+    return steps_per_epoch(math.ceil(num_clips / world_size), batch_size)
+
+
+def preflight(config: RunConfig, *, mode: str = "new", resume_from: str = "", world_size: int = 1,
+              gpus: tuple[int, ...] = ()) -> PreflightResult:
+    """Check every file a run needs; raise ConfigInvalid listing each problem with its field."""
+    # Ranges again: a RunConfig built in code (not through validate_config) must not launch either.
+    config = validate_config(config.to_dict())
+    errors: list[FieldError] = _field_errors(lambda: _check_output_path(config.output_path), "output_path")
+    base = _collect(errors, lambda: resolve_base_model(config.base_model_dir), "base_model_dir")
+    train = _collect(errors, lambda: read_dataset(config.train_csv, "train_csv"), "train_csv")
+    evalset = _collect(errors, lambda: read_dataset(config.eval_csv, "eval_csv"), "eval_csv")
+    if config.custom_model_path:
+        errors += _field_errors(lambda: _check_pth(config.custom_model_path, "custom_model_path"), "custom_model_path")
+    if config.vocab_path:
+        errors += _field_errors(lambda: _check_vocab(config.vocab_path), "vocab_path")
+    if mode == "continue":
+        folder = Path(resume_from)
+
+        def continue_errors() -> list[FieldError]:
+            if not folder.is_dir() or not any(checkpoint_looks_complete(p) for p in folder.glob("*.pth")):
+                return [FieldError("resume_from", f"{folder} holds no intact checkpoint to continue from")]
+            return []
+
+        errors += _field_errors(continue_errors, "resume_from")
+    elif mode == "restore":
+        errors += _field_errors(lambda: _check_pth(resume_from, "resume_from"), "resume_from")
+    elif mode != "new":
+        errors.append(FieldError("mode", f"unknown launch mode {mode!r}"))
+    gpus = tuple(gpus)
+    errors += check_ranks(world_size, gpus)
+    world_size = len(gpus) or world_size
+    if errors:
+        raise ConfigInvalid(errors)
+
+    adjustments, warnings = [], []
+    if config.mixed_precision and not list_gpus():
+        config = config.with_changes(mixed_precision=False)
+        adjustments.append("mixed_precision turned off: fp16 needs a GPU and none was found")
+    spe = sharded_steps_per_epoch(len(train.clips), config.batch_size, world_size)
+    total = spe * config.epochs
+    if config.save_checkpoints and total <= config.save_step:
+        warnings.append(f"this run has {total} steps and never reaches save_step={config.save_step}: "
+                        "only best-model saves (after each epoch) and a save on stop will happen")
+    if not config.save_checkpoints:
+        warnings.append("periodic checkpoints are off: only the best model is saved")
+    if base.is_demo:
+        warnings.append("demo model: it trains for real but produces noise")
+    return PreflightResult(config, base, train, evalset, spe, total, tuple(adjustments), tuple(warnings),
+                           world_size=world_size, gpus=gpus)
