@@ -10,7 +10,7 @@ TEST_STAMP := $(VENV)/.stamp-test
 # pip prints one warning per package for this machine's local mirrors; keep the output readable.
 PIP_QUIET := grep -v "is ignored: it is neither a file nor a directory" || true
 
-.PHONY: run-remote run test test-fast test-slow venv bench clean-venv browser
+.PHONY: run-remote run test test-fast test-slow venv bench soak clean-venv browser
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -56,6 +56,10 @@ test-slow: $(TEST_STAMP) browser
 
 bench: $(TEST_STAMP)
 	for b in benchmarks/bench_*.py; do PYTHONPATH=. $(PY) $$b; done
+
+# Kill-and-continue soak on the demo (about 15 minutes): no complete checkpoint is ever lost.
+soak: $(TEST_STAMP)
+	PYTHONPATH=. $(PY) benchmarks/soak_kill.py
 
 clean-venv:
 	rm -rf $(VENV)

@@ -6,8 +6,7 @@ import streamlit as st
 
 from core.registry.records import list_run_ids, load_record
 from core.registry.state import read_run_state
-from core.checkpoints.leftovers import clean_leftovers
-from pages.common import SELECTED_RUN_KEY, workspace
+from pages.common import SELECTED_RUN_KEY, first_open_progress, workspace
 
 st.set_page_config(page_title="XTTS fine-tuning", page_icon=":material/graphic_eq:", layout="wide")
 
@@ -50,6 +49,10 @@ def keep_form_state() -> None:
 @st.cache_resource(show_spinner=False)
 def cleaned_once(root: str) -> int:
     """Temp files of promotes/optimizes killed midway, removed once per dashboard start."""
+    # Imported here, not at the top: it loads torch (seconds on a first start), and the router must
+    # have written the first-open message before that.
+    from core.checkpoints.leftovers import clean_leftovers
+
     return len(clean_leftovers(workspace()))
 
 
@@ -70,7 +73,8 @@ def password_gate() -> None:
 
 password_gate()
 keep_form_state()
-cleaned_once(str(workspace().root))
 navigation = st.navigation(PAGES)
 run_picker()
-navigation.run()
+with first_open_progress(navigation.title):
+    cleaned_once(str(workspace().root))
+    navigation.run()

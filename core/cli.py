@@ -6,18 +6,24 @@
     python -m core.cli resume --output PATH | --from-checkpoint CKPT [--set ...]
     python -m core.cli list [--json]
 
-A run started here shows up in the dashboard and the other way round.
+A run started here shows up in the dashboard and the other way round. Libraries' warnings and log
+lines (transformers' model-config notes, torch deprecations) go to <workspace>/logs/cli.log, not the
+terminal: the terminal gets our own lines only, and --json output stays one JSON document.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
+from contextlib import contextmanager
+from dataclasses import replace
 from enum import IntEnum
 from pathlib import Path
+from typing import Iterator, TextIO
 
-from core.config import RunConfig, validate_config
+from core.config import FIELD_BY_NAME, RunConfig, field_error_text, validate_config
 from core.errors import ConfigInvalid, FieldError, LaunchRefused
 from core.registry.records import list_run_ids
 from core.registry.state import read_run_state
@@ -35,6 +41,61 @@ class ExitStatus(IntEnum):
     INVALID_INPUT = 2
     REFUSED = 3
     NOT_FOUND = 4
+
+
+LIBRARY_LOG = Path("logs") / "cli.log"  # under the workspace
+# Names in errors that are command-line options here rather than settings.
+OPTION_NAMES = {"gpus": "GPUs (--gpus)", "world_size": "Ranks (--world-size)",
+                "resume_from": "The run to continue (--output or --from-checkpoint)"}
+
+
+@contextmanager
+def library_output_to(path: Path) -> Iterator[tuple[TextIO, TextIO]]:
+    """Send what libraries print, log and warn to the file `path`; yield the terminal's (stdout, stderr) for ours.
+
+    Libraries that set up their logging on import (transformers adds its own stderr handler) are imported
+    inside the commands, so they pick up the swapped sys.stderr; handlers made earlier are moved too.
+    """
+    out, err = sys.stdout, sys.stderr
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Left open on purpose: handlers created during the command keep this stream for the process's life.
+    log = open(path, "a", encoding="utf-8", buffering=1)
+    handler = logging.StreamHandler(log)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    loggers = [logging.getLogger(), *(lg for lg in logging.Logger.manager.loggerDict.values()
+                                     if isinstance(lg, logging.Logger))]
+    moved = [h for lg in loggers for h in lg.handlers
+             if isinstance(h, logging.StreamHandler) and getattr(h, "stream", None) in (out, err)]
+    previous = {h: h.setStream(log) for h in moved}
+    logging.getLogger().addHandler(handler)
+    logging.captureWarnings(True)
+    sys.stdout = sys.stderr = log
+    try:
+        yield out, err
+    finally:
+        sys.stdout, sys.stderr = out, err
+        logging.captureWarnings(False)
+        logging.getLogger().removeHandler(handler)
+        for h, stream in previous.items():
+            h.setStream(stream)
+
+
+def refusal_text(exc: ConfigInvalid, command: str) -> str:
+    """Invalid settings as sentences, each naming the setting by its label and key, and how to fix them."""
+    errors = [replace(e, field=OPTION_NAMES[e.field]) if e.field in OPTION_NAMES else e for e in exc.errors]
+    head = "Not started:" if command in ("start", "resume") else "Invalid input:"
+    sentences = [field_error_text(e) for e in errors]
+    lines = [f"{head} {sentences[0]}"] if len(sentences) == 1 else [f"{head} {len(sentences)} problems."] + [
+        f"- {s}" for s in sentences]
+    if any(e.field not in FIELD_BY_NAME and e.message == "is not a known setting" for e in exc.errors):
+        lines.append("Check the spelling; the settings are: " + ", ".join(FIELD_BY_NAME) + ".")
+    settings = sorted({e.field for e in exc.errors if e.field in FIELD_BY_NAME})
+    if settings:
+        it = "it" if len(settings) == 1 else "them"
+        lines.append(f"Change {it} with --set {settings[0]}=VALUE"
+                     + (" (one --set per setting)" if len(settings) > 1 else "")
+                     + " or in the --config file, and run the command again.")
+    return "\n".join(lines)
 
 
 def _workspace(args) -> Workspace:
@@ -74,7 +135,7 @@ def _state_dict(ws, run_id: str) -> dict:
 
 
 def _print(args, data, text: str) -> None:
-    print(json.dumps(data, default=str) if args.json else text)
+    print(json.dumps(data, default=str) if args.json else text, file=args.out)
 
 
 def _ranks(args) -> dict:
@@ -104,8 +165,9 @@ def cmd_start(args, ws) -> ExitStatus:
 
 
 def cmd_resume(args, ws) -> ExitStatus:
-    from core.runs.launcher import start_run
     from core.checkpoints.resume import newest_resumable_folder
+    from core.runs.launcher import start_run
+    from core.trainer.preflight import preflight
 
     config = _config(args, ws)
     if args.from_checkpoint:
@@ -115,10 +177,18 @@ def cmd_resume(args, ws) -> ExitStatus:
         output = args.output or config.output_path
         folder = newest_resumable_folder(output)
         if folder is None:
-            print(f"nothing to continue: {output} has no run with an intact checkpoint", file=sys.stderr)
+            print(f"Nothing to continue: {output} has no run with an intact checkpoint. Give the output folder of "
+                  "an earlier run with --output, or start a new run with `start`.", file=args.err)
             return ExitStatus.NOT_FOUND
-        record = start_run(ws, config.with_changes(output_path=str(output)), mode="continue", resume_from=str(folder),
+        config = config.with_changes(output_path=str(output))
+        checked = preflight(config, mode="continue", resume_from=str(folder), **_ranks(args))
+        record = start_run(ws, config, mode="continue", resume_from=str(folder), checked=checked,
                            disk_override=args.disk_override, **_ranks(args))
+        plan = checked.continuation.describe()
+        _print(args, {"run_id": record.run_id, "mode": record.mode, "resume_from": record.resume_from,
+                      "continues": plan, "final_step": checked.continuation.final_step},
+               f"started {record.run_id} ({record.mode} from {record.resume_from})\n{plan}")
+        return ExitStatus.OK
     _print(args, {"run_id": record.run_id, "mode": record.mode, "resume_from": record.resume_from},
            f"started {record.run_id} ({record.mode} from {record.resume_from})")
     return ExitStatus.OK
@@ -127,7 +197,8 @@ def cmd_resume(args, ws) -> ExitStatus:
 def cmd_status(args, ws) -> ExitStatus:
     data = _state_dict(ws, args.run_id)
     if data["phase"] == "unknown":
-        print(f"no such run: {args.run_id}", file=sys.stderr)
+        print(f"No such run: {args.run_id}. `python -m core.cli list` shows the runs of this workspace.",
+              file=args.err)
         return ExitStatus.NOT_FOUND
     _print(args, data, f"{data['run_id']}: {data['phase']} step {data['step']}/{data['total_steps']} {data['detail']}")
     return ExitStatus.OK
@@ -185,15 +256,17 @@ COMMANDS = {"start": cmd_start, "resume": cmd_resume, "status": cmd_status, "sto
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        return int(COMMANDS[args.command](args, _workspace(args)))
-    except ConfigInvalid as exc:
-        for error in exc.errors:
-            print(f"invalid: {error}", file=sys.stderr)
-        return int(ExitStatus.INVALID_INPUT)
-    except LaunchRefused as exc:
-        print(f"refused: {exc}", file=sys.stderr)
-        return int(ExitStatus.REFUSED)
+    ws = _workspace(args)
+    with library_output_to(ws.root / LIBRARY_LOG) as (args.out, args.err):
+        try:
+            return int(COMMANDS[args.command](args, ws))
+        except ConfigInvalid as exc:
+            print(refusal_text(exc, args.command), file=args.err)
+            return int(ExitStatus.INVALID_INPUT)
+        except LaunchRefused as exc:
+            text = str(exc).rstrip(".")
+            print(f"Not started: {text}.", file=args.err)
+            return int(ExitStatus.REFUSED)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""The run configuration: every setting of the guide, with its range, default and help text.
+"""The run configuration: every setting of the guide, with its label, range, default and help text.
 
 `FIELDS` is the single source of truth for ranges; the Train page renders its widgets from it
 and `validate_config` enforces it, so the UI can never show a range that training ignores.
@@ -17,45 +17,108 @@ SAMPLE_RATE_HZ = 22050
 
 @dataclass(frozen=True)
 class FieldSpec:
-    name: str
+    name: str  # the config key: RunConfig's field, the CLI's --set name, the JSON key
     kind: type
     default: Any
     minimum: float | None = None
     maximum: float | None = None
-    help: str = ""
+    help: str = ""  # what it does, and the guide's advice where it gives some
     choices: tuple[str, ...] = ()
+    label: str = ""  # what people read: words, never the config key
+    unit: str = ""  # shown after the label in the form: "Checkpoint save frequency (steps)"
+
+    @property
+    def form_label(self) -> str:
+        """The widget label: words and the unit, e.g. "Checkpoint save frequency (steps)"."""
+        return f"{self.label} ({self.unit})" if self.unit else self.label
+
+    @property
+    def tooltip(self) -> str:
+        """The widget help: what it does, the guide's advice, the allowed range and default, the config key."""
+        parts = [self.help]
+        if self.minimum is not None:
+            parts.append(f"Allowed: {_value_text(self, self.minimum)} to {_value_text(self, self.maximum)}; "
+                         f"default {_value_text(self, self.default)}.")
+        parts.append(f"Config key: `{self.name}`.")
+        return " ".join(parts)
 
 
 FIELDS: tuple[FieldSpec, ...] = (
-    FieldSpec("save_step", int, 1000, 100, 5000, "Save a checkpoint every N training steps."),
-    FieldSpec("save_n_checkpoints", int, 1, 1, 10, "How many recent checkpoints the trainer keeps."),
-    FieldSpec("save_checkpoints", bool, True, help="Turn periodic checkpoints on or off (the best model is always saved)."),
-    FieldSpec("keep_best_k", int, 0, 0, 20, "Also keep the K best models by eval loss in kept/ (0 = off)."),
+    FieldSpec("save_step", int, 1000, 100, 5000,
+              "Save a checkpoint every N training steps. The guide: 500-1000 for fast experimentation, "
+              "1000-2000 for long runs, 500 for production (more frequent saves).",
+              label="Checkpoint save frequency", unit="steps"),
+    FieldSpec("save_n_checkpoints", int, 1, 1, 10,
+              "How many recent checkpoints the trainer keeps; older ones are deleted, the best model never is. "
+              "The guide: 1-2 with limited disk space, 3-5 to experiment, 5-10 for production.",
+              label="Checkpoints kept"),
+    FieldSpec("save_checkpoints", bool, True, help="Turn periodic checkpoints on or off (the best model is always saved).",
+              label="Save periodic checkpoints"),
+    FieldSpec("keep_best_k", int, 0, 0, 20, "Also keep the K best models by eval loss in `kept/` (0 = off).",
+              label="Best models also kept"),
     FieldSpec("milestone_every_steps", int, 0, 0, 10_000_000,
-              "Also keep every checkpoint whose step is a multiple of this in kept/ (0 = off; a multiple of save_step)."),
-    FieldSpec("print_step", int, 50, 1, 100000, "Print training progress to the log every N steps."),
-    FieldSpec("plot_step", int, 100, 1, 100000, "Write loss points to TensorBoard every N steps."),
-    FieldSpec("log_model_step", int, 100, 1, 100000, "Log model artefacts to the dashboard logger every N steps."),
-    FieldSpec("epochs", int, 10, 1, 1000, "Passes over the training set."),
-    FieldSpec("batch_size", int, 2, 1, 256, "Clips per training step."),
-    FieldSpec("grad_accum_steps", int, 1, 1, 1024, "Batches accumulated before each optimizer step."),
-    FieldSpec("learning_rate", float, 5e-6, 1e-8, 1e-2, "AdamW learning rate."),
-    FieldSpec("max_audio_length_s", float, 11.0, 1.0, 60.0, "Longer training clips are skipped."),
-    FieldSpec("language", str, "en", help="Language of the dataset.", choices=LANGUAGES),
-    FieldSpec("train_csv", str, "", help="Coqui-format metadata CSV (audio_file|text|speaker_name)."),
-    FieldSpec("eval_csv", str, "", help="Coqui-format metadata CSV for evaluation."),
-    FieldSpec("output_path", str, "", help="Folder for run/training/ and ready/."),
-    FieldSpec("base_model_dir", str, "", help="Folder with the XTTS v2 base files."),
-    FieldSpec("custom_model_path", str, "", help="Optional fine-tuned .pth to start from instead of the base model.pth."),
-    FieldSpec("vocab_path", str, "", help="Optional extended vocab.json (overrides the base vocab.json)."),
-    FieldSpec("save_best_after", int, 0, 0, 10_000_000, "Only save best models after this many steps."),
-    FieldSpec("num_loader_workers", int, 0, 0, 64, "Data-loader worker processes (0 = load in the trainer)."),
-    FieldSpec("seed", int, 1, 0, 2**31 - 1, "Random seed."),
-    FieldSpec("mixed_precision", bool, False, help="fp16 autocast; only on a GPU."),
-    FieldSpec("run_name", str, "GPT_XTTS_FT", help="Prefix of the trainer's run folder."),
+              "Also keep every checkpoint whose step is a multiple of this in `kept/` (0 = off; a multiple of the "
+              "checkpoint save frequency).",
+              label="Milestone checkpoint every", unit="steps"),
+    FieldSpec("print_step", int, 50, 1, 100000, "Print training progress to the log every N steps (the guide: 50).",
+              label="Log progress every", unit="steps"),
+    FieldSpec("plot_step", int, 100, 1, 100000, "Write loss points to TensorBoard every N steps (the guide: 100).",
+              label="Plot to TensorBoard every", unit="steps"),
+    FieldSpec("log_model_step", int, 100, 1, 100000,
+              "Log model artefacts to the dashboard logger every N steps (the guide: 100).",
+              label="Log model artefacts every", unit="steps"),
+    FieldSpec("epochs", int, 10, 1, 1000, "Passes over the training set.", label="Epochs"),
+    FieldSpec("batch_size", int, 2, 1, 256, "Clips per training step.", label="Batch size", unit="clips"),
+    FieldSpec("grad_accum_steps", int, 1, 1, 1024, "Batches accumulated before each optimizer step.",
+              label="Gradient accumulation", unit="batches"),
+    FieldSpec("learning_rate", float, 5e-6, 1e-8, 1e-2, "AdamW learning rate.", label="Learning rate"),
+    FieldSpec("max_audio_length_s", float, 11.0, 1.0, 60.0, "Longer training clips are skipped.",
+              label="Longest training clip", unit="seconds"),
+    FieldSpec("language", str, "en", help="Language of the dataset.", choices=LANGUAGES, label="Language"),
+    FieldSpec("train_csv", str, "", help="Coqui-format metadata CSV (`audio_file|text|speaker_name`), audio paths "
+              "relative to the CSV.", label="Training metadata CSV"),
+    FieldSpec("eval_csv", str, "", help="Coqui-format metadata CSV for evaluation.", label="Evaluation metadata CSV"),
+    FieldSpec("output_path", str, "", help="Folder for `run/training/` (checkpoints, logs) and `ready/` (the final model).",
+              label="Output folder"),
+    FieldSpec("base_model_dir", str, "", help="Folder with the XTTS v2 base files: `model.pth`, `config.json`, "
+              "`vocab.json`, `dvae.pth`, `mel_stats.pth` (`speakers_xtts.pth` optional).", label="Base model folder"),
+    FieldSpec("custom_model_path", str, "", help="A fine-tuned `.pth` to start from instead of the base `model.pth` "
+              "(the guide's custom model path); empty: the base model.", label="Custom model to start from",
+              unit="optional .pth"),
+    FieldSpec("vocab_path", str, "", help="An extended `vocab.json` that replaces the base one; empty: the base one.",
+              label="Extended vocabulary", unit="optional vocab.json"),
+    FieldSpec("save_best_after", int, 0, 0, 10_000_000, "Only save best models after this many steps.",
+              label="Save best models after", unit="steps"),
+    FieldSpec("num_loader_workers", int, 0, 0, 64, "Data-loader worker processes (0 = load in the trainer).",
+              label="Data-loader workers", unit="processes"),
+    FieldSpec("seed", int, 1, 0, 2**31 - 1, "Random seed.", label="Random seed"),
+    FieldSpec("mixed_precision", bool, False, help="fp16 autocast; only on a GPU (turned off, with a note, on the CPU).",
+              label="Mixed precision", unit="fp16"),
+    FieldSpec("run_name", str, "GPT_XTTS_FT", help="Prefix of the trainer's run folder.", label="Run name"),
 )
 FIELD_BY_NAME = {f.name: f for f in FIELDS}
 PATH_FIELDS = ("train_csv", "eval_csv", "output_path", "base_model_dir", "custom_model_path", "vocab_path")
+assert all(f.label for f in FIELDS), "every setting needs a label in words"
+
+
+def field_label(name: str) -> str:
+    """A setting named for people in messages: its label and its key ("Checkpoints kept (save_n_checkpoints)").
+
+    Names that are not settings (a CLI flag, `gpus`) come back unchanged.
+    """
+    spec = FIELD_BY_NAME.get(name)
+    return f"{spec.label} ({name})" if spec else name
+
+
+# Messages that start with one of these read as the rest of a sentence whose subject is the setting.
+_PREDICATES = ("is ", "must ", "cannot ", "has ", "holds ", "does ", "needs ")
+
+
+def field_error_text(error: FieldError) -> str:
+    """One field error as a sentence: "Checkpoints kept (save_n_checkpoints) is 11; allowed from 1 to 10."."""
+    message = error.message.strip()
+    text = f"{field_label(error.field)}{' ' if message.startswith(_PREDICATES) else ': '}{message}"
+    return text if text.endswith((".", "!", "?")) else text + "."
 
 
 @dataclass(frozen=True)
@@ -161,6 +224,10 @@ def _range_text(spec: FieldSpec) -> str:
         return ""
     fmt = (lambda v: f"{v:g}") if spec.kind is float else (lambda v: f"{int(v)}")
     return f" from {fmt(spec.minimum)} to {fmt(spec.maximum)}"
+
+
+def _value_text(spec: FieldSpec, value: Any) -> str:
+    return f"{value:g}" if spec.kind is float else f"{int(value):,}"
 
 
 def _number_text(value: float) -> str:

@@ -33,6 +33,6 @@ def format_duration_words(seconds: float) -> str:
     return f"{seconds / 86400:.1f} days"
 
 
-def format_local_time(epoch_s: float) -> str:
-    """A moment as local date and time to the minute, "2026-11-25 18:16"."""
-    return time.strftime("%Y-%m-%d %H:%M", time.localtime(epoch_s))
+def format_local_time(epoch_s: float, *, seconds: bool = False) -> str:
+    """A moment as local date and time, "2026-11-25 18:16" (or "2026-11-25 18:16:05")."""
+    return time.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M", time.localtime(epoch_s))

@@ -1,4 +1,4 @@
-"""Checkpoints: every checkpoint of every run; promote, export ready/, optimize, resume from, clean up."""
+"""Checkpoints: every checkpoint of every run; promote, export ready/, optimize, resume from, clean up; ready/ bundles."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,7 +7,10 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from core.checkpoints.files import CheckpointError
-from core.checkpoints.ops import delete_checkpoints, optimize, promote
+from core.checkpoints.deletion import bytes_freed_by_deleting, delete_checkpoints
+from core.checkpoints.ops import optimize, promote
+from core.checkpoints.ready_bundles import ReadyBundleInfo, workspace_ready_bundles
+from core.checkpoints.targets import default_optimize_target
 from core.errors import ConfigInvalid
 from core.monitor.downsample import downsample
 from core.path_guard import outside_roots_errors
@@ -39,7 +42,10 @@ def entry_label(entry: GalleryEntry) -> str:
     info = entry.info
     step = f"step {info.step}" if info.step is not None else "no step"
     star = " ★ best" if entry.is_best else ""
-    return f"{entry.run_id or 'custom'} · {info.path.name} · {step}{star} · {info.integrity.value}"
+    # kept/ and incomplete/ hold files under their run folder names: without the prefix two labels would be one.
+    prefix = {"kept": "kept/", "incomplete": "incomplete/", "previous ready": f"ready/previous/{info.path.parent.name}/"}
+    name = prefix.get(entry.location, "") + info.path.name
+    return f"{entry.run_id or 'custom'} · {name} · {step}{star} · {info.integrity.value}"
 
 
 def table_rows(entries: list[GalleryEntry]) -> list[dict]:
@@ -85,7 +91,8 @@ def on_export(run_id: str, source: str, folder: str) -> None:
     except (ConfigInvalid, CheckpointError, OSError, ValueError) as exc:
         flash("error", f"Not exported: {exc}")
         return
-    flash("success", f"ready/ written to {bundle.folder}: {', '.join(p.name for p in bundle.files)}")
+    kept = f" The bundle it replaced is kept in {bundle.previous}." if bundle.previous else ""
+    flash("success", f"ready/ written to {bundle.folder}: {', '.join(p.name for p in bundle.files)}.{kept}")
 
 
 def on_optimize(source: str, target: str) -> None:
@@ -133,11 +140,11 @@ def render_actions(entries: list[GalleryEntry]) -> None:
         folder = st.text_input("ready/ folder (empty: the run's <output>/ready)", key="gal_ready_folder")
         st.button("Export ready/", on_click=on_export, args=(choice.run_id, source, folder), disabled=choice.run_id is None)
     with optimize_tab:
-        target = st.text_input("Optimized model path", value=str(choice.path.parent / "model.pth")
-                               if choice.location == "ready" else str(choice.path.with_name(f"{choice.path.stem}-optimized.pth")),
+        target = st.text_input("Optimized model path", value=str(default_optimize_target(choice.path)),
                                key=f"gal_opt_target_{source}")
         st.caption(f"Drops the optimizer state ({human_bytes(choice.info.optimizer_bytes)}) and DVAE weights "
-                   f"({human_bytes(choice.info.dvae_bytes)}), as the guide's Step 2.5.")
+                   f"({human_bytes(choice.info.dvae_bytes)}), as the guide's Step 2.5. Never written inside the "
+                   "trainer's run folders (its rotation would delete or miscount the file): by default into the run's ready/.")
         st.checkbox("Replace an existing file", key="gal_opt_overwrite")
         st.checkbox("Delete the unoptimized file afterwards", key="gal_opt_delete")
         st.button("Optimize", on_click=on_optimize, args=(source, target))
@@ -172,11 +179,44 @@ def render_cleanup(entries: list[GalleryEntry]) -> None:
     st.subheader("Clean up")
     deletable = {entry_label(e): e for e in entries if not e.protected}
     chosen = st.multiselect("Delete these files", list(deletable), key="gal_delete")
-    freed = sum(deletable[c].info.size_bytes for c in chosen)
-    st.caption(f"Frees about {human_bytes(freed)}. The running run's newest checkpoint and best model are protected.")
+    freed = bytes_freed_by_deleting([deletable[c].path for c in chosen])
+    st.caption(f"Frees about {human_bytes(freed)} (a file with another name outside the selection, such as a kept/ "
+               "link, frees nothing). The running run's newest checkpoint and best model are protected.")
     st.button("Delete selected", on_click=on_delete, args=([str(deletable[c].path) for c in chosen],
                                                            [str(e.path) for e in entries if e.protected]),
               disabled=not chosen)
+
+
+def bundle_rows(bundles: tuple[ReadyBundleInfo, ...]) -> list[dict]:
+    rows = []
+    for b in bundles:
+        m, opt = b.manifest, b.manifest.optimized if b.manifest else None
+        rows.append({
+            "bundle": b.label, "source": (m.source if m else None) or "unknown", "run": m.run_id if m else None,
+            "step": m.step if m else None, "train loss": m.train_loss if m else None, "eval loss": m.eval_loss if m else None,
+            "made": format_local_time(m.made_at_s) if m and m.made_at_s else None,
+            "model.pth from": opt.source if opt else None, "files": ", ".join(b.files),
+            "size MB": round(b.size_bytes / 1e6, 1), "manifest": m is not None, "folder": str(b.folder),
+        })
+    return rows
+
+
+def render_ready_bundles() -> None:
+    """Each output path's ready/ bundle and the earlier ones kept in ready/previous/, with their origin."""
+    outputs = [o for o in workspace_ready_bundles(ws) if o.bundles]
+    if not outputs:
+        return
+    st.subheader("ready/ bundles")
+    st.caption("A new export never overwrites ready/: the bundle there moves to ready/previous/<time>/ first.")
+    for output in outputs:
+        st.markdown(f"**`{output.output_path}`**")
+        st.dataframe(bundle_rows(output.bundles), hide_index=True, width="stretch")
+        for b in output.bundles:
+            if b.manifest is None:
+                st.caption(f"{b.label}: no manifest.json (made by an older version), so its origin is unknown.")
+            elif b.manifest.optimized and not b.manifest.optimized.from_bundle:
+                st.warning(f"{b.label}: model.pth was optimized from {b.manifest.optimized.source}, not from this "
+                           "bundle's unoptimize_model.pth; the two do not match.")
 
 
 st.title("Checkpoints")
@@ -198,3 +238,4 @@ else:
     chosen = next((e for e in shown if entry_label(e) == st.session_state.get("gal_choice")), None)
     render_loss_curve(entries, chosen.run_id if chosen else next((e.run_id for e in shown if e.run_id), None))
     render_cleanup(shown)
+render_ready_bundles()

@@ -2,18 +2,26 @@
 from __future__ import annotations
 
 import os
+import sys
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import streamlit as st
 
-from core.trainer.demo import DemoAssets, ensure_demo
+from core.config import field_error_text
+from core.trainer.demo import DemoAssets, demo_assets as demo_paths, ensure_demo
 from core.monitor.events import RunEventReader
 from core.registry.state import RunState, read_run_state
 from core.workspace import Workspace
 
 WORKSPACE_KEY = "workspace_root"
 SELECTED_RUN_KEY = "selected_run_id"
+PREPARING_DEMO = ("Preparing the demo: a tiny XTTS model and a synthetic dataset are being created in the workspace. "
+                  "This happens once, on the first start, and takes about half a minute.")
+LOADING_LIBRARIES = "Loading the training libraries (torch, coqui TTS): a few seconds, once after each dashboard start."
+# (workspace root, page) pairs this server process has rendered: their slow first open is behind them.
+_warm_pages: set[tuple[str, str]] = set()
 
 
 def default_workspace_root() -> Path:
@@ -30,7 +38,7 @@ def _open_workspace(root: str, roots: tuple[Path, ...]) -> Workspace:
     return Workspace.at(root, extra_roots=roots)
 
 
-@st.cache_resource(show_spinner="Creating the demo model and dataset (first start only)...")
+@st.cache_resource(show_spinner=False)
 def _demo(root: str) -> DemoAssets:
     return ensure_demo(Path(root) / "demo")
 
@@ -45,14 +53,45 @@ def demo_assets() -> DemoAssets:
     return _demo(str(workspace().root))
 
 
+@contextmanager
+def first_open_progress(page: str) -> Iterator[None]:
+    """Around the router's page run: on a page's first open after a start, say what the wait is for.
+
+    The first open creates the demo (once per workspace) and imports torch and coqui (once per process),
+    which left the page blank for many seconds. The message is written before any of that, at the top
+    of the page, and removed when the page has rendered. Later slow steps have their own spinners.
+    """
+    root = str(workspace().root)
+    demo = demo_paths(Path(root) / "demo")
+    needs_demo = not all(p.exists() for p in (demo.base_dir, demo.train_csv, demo.eval_csv))
+    # coqui's TTS package (and torch under it) is what makes a page's first import slow.
+    cold = (root, page) not in _warm_pages and "TTS" not in sys.modules
+    if not (needs_demo or cold):
+        yield
+        return
+    notice = st.empty()
+    if needs_demo:
+        notice.info(PREPARING_DEMO, icon=":material/hourglass_top:")
+        demo_assets()
+    if cold:
+        notice.info(LOADING_LIBRARIES, icon=":material/hourglass_top:")
+    else:
+        notice.empty()
+    try:
+        yield
+    finally:
+        notice.empty()
+        _warm_pages.add((root, page))
+
+
 def selected_run_id() -> str | None:
     return st.session_state.get(SELECTED_RUN_KEY)
 
 
 def show_field_errors(exc) -> None:
-    """One st.error per invalid field, naming it and what is allowed."""
+    """One st.error per invalid field, naming it by its label (and key) and saying what is allowed."""
     for error in getattr(exc, "errors", []) or [exc]:
-        st.error(str(error))
+        st.error(field_error_text(error) if hasattr(error, "field") else str(error))
 
 
 def human_bytes(value: float | None) -> str:

@@ -53,7 +53,8 @@ def current_inputs() -> PlanInputs:
                       bool(state["disk_optimize"]))
 
 
-@st.cache_data(ttl=PLAN_TTL_S, show_spinner="Planning...", max_entries=64)
+@st.cache_data(ttl=PLAN_TTL_S, show_spinner="Planning; the first plan sizes a checkpoint from the model architecture...",
+               max_entries=64)
 def cached_plan(root: str, **inputs) -> DiskPlan:
     return plan_page_inputs(Workspace.at(root), PlanInputs(**inputs))
 
@@ -69,36 +70,44 @@ def cached_forecast(root: str, run_id: str) -> DiskPlan:
     return plan_recorded_run(Workspace.at(root), run_id)
 
 
-def number(name: str, label: str) -> None:
+def number(name: str) -> None:
     spec = FIELD_BY_NAME[name]
-    st.number_input(f"{label} ({name})", min_value=int(spec.minimum), max_value=int(spec.maximum), step=1,
-                    key=f"disk_{name}", help=spec.help)
+    st.number_input(spec.form_label, min_value=int(spec.minimum), max_value=int(spec.maximum), step=1,
+                    key=f"disk_{name}", help=spec.tooltip)
+
+
+def text_setting(name: str, key: str) -> None:
+    spec = FIELD_BY_NAME[name]
+    st.text_input(spec.form_label, key=key, help=spec.tooltip)
 
 
 def render_inputs() -> None:
     st.radio("Base model", BASE_CHOICES, key="disk_base_choice", horizontal=True,
              help="XTTS v2 architecture plans the full-size model without its files (a copy in the workspace is measured).")
     if st.session_state["disk_base_choice"] == BASE_CHOICES[2]:
-        st.text_input("Local base model folder (base_model_dir)", key="disk_local_base")
+        text_setting("base_model_dir", "disk_local_base")
     cols = st.columns(2)
-    cols[0].text_input("Dataset: training metadata CSV (train_csv)", key="disk_train_csv")
-    cols[1].text_input("Output path (output_path)", key="disk_output_path")
+    with cols[0]:
+        text_setting("train_csv", "disk_train_csv")
+    with cols[1]:
+        text_setting("output_path", "disk_output_path")
     cols = st.columns(4)
-    for index, (name, label) in enumerate((("save_step", "Save every"), ("save_n_checkpoints", "Keep N"),
-                                           ("epochs", "Epochs"), ("batch_size", "Batch size"),
-                                           ("keep_best_k", "Keep best K"), ("milestone_every_steps", "Milestone every"))):
+    for index, name in enumerate(("save_step", "save_n_checkpoints", "epochs", "batch_size", "keep_best_k",
+                                  "milestone_every_steps")):
         with cols[index % 4]:
-            number(name, label)
+            number(name)
     with cols[2]:
-        st.checkbox("Optimize ready/ (adds ready/model.pth)", key="disk_optimize")
+        st.checkbox("Optimize ready/", key="disk_optimize",
+                    help="Count the optimized ready/model.pth too (the guide's Step 2.5: no optimizer state, no DVAE).")
 
 
 def timeline_figure(plan: DiskPlan, measured: list[DiskSample] | None = None, *, free_bytes: int | None = None) -> go.Figure:
     """Bytes on disk over the run's steps: the forecast sawtooth, its peak, measured samples, free space."""
     points = thin_timeline(plan.timeline)
     fig = go.Figure()
+    # Files appear and vanish at saves: the bytes hold between points ("hv" steps), never slope.
     fig.add_scatter(x=[p.step for p in points], y=[p.bytes_on_disk for p in points], mode="lines", name="forecast",
-                    text=[p.event for p in points], hovertemplate="step %{x}<br>%{y:.4s}B<br>%{text}<extra></extra>")
+                    line_shape="hv", text=[p.event for p in points], hovertemplate="step %{x}<br>%{y:.4s}B<br>%{text}<extra></extra>")
     fig.add_scatter(x=[plan.peak_step], y=[plan.peak_bytes], mode="markers", name="peak",
                     marker=dict(size=12, color="crimson", symbol="diamond"),
                     hovertemplate="peak at step %{x}<br>%{y:.4s}B<extra></extra>")
@@ -108,7 +117,7 @@ def timeline_figure(plan: DiskPlan, measured: list[DiskSample] | None = None, *,
     if measured:
         with_step = [s for s in measured if s.step is not None]
         fig.add_scatter(x=[s.step for s in with_step], y=[s.bytes_on_disk for s in with_step], mode="lines+markers",
-                        name="measured", hovertemplate="step %{x}<br>%{y:.4s}B measured<extra></extra>")
+                        line_shape="hv", name="measured", hovertemplate="step %{x}<br>%{y:.4s}B measured<extra></extra>")
         top = max([top, *(s.bytes_on_disk for s in with_step)])
     free = plan.free_bytes if free_bytes is None else free_bytes
     if free is not None and free <= 4 * top:
@@ -164,7 +173,7 @@ def render_verdict(plan: DiskPlan) -> None:
             f"{human_bytes(plan.free_bytes)} free.")
     getattr(st, VERDICT_LEVEL.get(plan.verdict, "info"))(text)
     if plan.fixes:
-        st.markdown("Fixes, any one of:\n" + "\n".join(f"- {fix}" for fix in plan.fixes))
+        st.markdown("Fixes, any one of:\n" + "\n".join(f"- {fix.removeprefix('or ')}" for fix in plan.fixes))
 
 
 def render_presets(inputs: dict, plan: DiskPlan) -> None:
@@ -174,16 +183,18 @@ def render_presets(inputs: dict, plan: DiskPlan) -> None:
     except ConfigInvalid as exc:
         show_field_errors(exc)
         return
-    rows = [{"configuration": "Your settings", "save_step": inputs["save_step"], "keep N": inputs["save_n_checkpoints"],
+    every, kept = FIELD_BY_NAME["save_step"].form_label, FIELD_BY_NAME["save_n_checkpoints"].form_label
+    rows = [{"configuration": "Your settings", every: inputs["save_step"], kept: inputs["save_n_checkpoints"],
              "periodic saves": plan.checkpoint_saves, "peak": human_bytes(plan.peak_bytes), "peak step": plan.peak_step, "final": human_bytes(plan.final_bytes),
              "guide claims": "-", "guide's rule (checkpoint x N)": human_bytes(plan.naive_bytes), "verdict": plan.verdict}]
-    rows += [{"configuration": name, "save_step": save_step, "keep N": keep, "periodic saves": p.checkpoint_saves,
+    rows += [{"configuration": name, every: save_step, kept: keep, "periodic saves": p.checkpoint_saves,
               "peak": human_bytes(p.peak_bytes),
               "peak step": p.peak_step, "final": human_bytes(p.final_bytes), "guide claims": GUIDE_CLAIMS.get(name, "-"),
               "guide's rule (checkpoint x N)": human_bytes(p.naive_bytes), "verdict": p.verdict}
              for name, save_step, keep, p in presets]
     st.dataframe(rows, hide_index=True, width="stretch", key="presets-table")
-    st.caption("Same epochs, batch size, dataset, base and output; keep-best-K and milestones off, as in the guide.")
+    st.caption("Same epochs, batch size, dataset, base and output; best models also kept and milestones off, as in "
+               "the guide.")
 
 
 def history(run_id: str) -> tuple[DiskSample, ...]:

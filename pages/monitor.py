@@ -11,10 +11,11 @@ from core.monitor.curves import CHART_TAGS, X_MODES, chart_curves
 from core.monitor.log_tail import EventKind, LogFilter, LogTail
 from core.registry.records import list_run_ids, log_path
 from core.registry.state import RunState, read_run_state
-from core.text import format_clock
+from core.monitor.event_times import saved_at
+from core.text import format_clock, format_local_time
 from core.monitor.system_load import system_load
 from core.monitor.tensorboard import (TensorBoardFailed, TensorBoardLaunched, TensorBoardReused, TensorBoardTimedOut,
-                                      ensure_tensorboard)
+                                      ensure_tensorboard, remote_access_hint)
 from pages.common import SELECTED_RUN_KEY, event_reader, human_bytes, live_run_panel, workspace
 
 ws = workspace()
@@ -84,13 +85,18 @@ def render_log(state: RunState) -> list:
     return tail.events()
 
 
-def render_events(events: list) -> None:
+def render_events(state: RunState, events: list) -> None:
     if not events:
         st.caption("No checkpoint or best-model events yet.")
         return
-    rows = [{"time": time.strftime("%H:%M:%S", time.localtime(e.time_s)), "event": e.message
-             + (f" (loss: {e.loss:.4f})" if e.loss is not None and e.kind is EventKind.BEST_MODEL else ""),
-             "file": Path(e.path).name} for e in reversed(events)]
+    folder = run_folder(state)
+    reader = event_reader(folder) if folder else None
+    rows = []
+    for event in reversed(events):
+        saved = saved_at(event, reader)
+        rows.append({"saved at": format_local_time(saved.time_s, seconds=True), "event": event.message
+                     + (f" (loss: {event.loss:.4f})" if event.loss is not None and event.kind is EventKind.BEST_MODEL else ""),
+                     "file": Path(event.path).name, "time from": saved.source})
     st.dataframe(rows, hide_index=True, width="stretch")
 
 
@@ -140,11 +146,15 @@ def render_tensorboard(state: RunState) -> None:
     if not folder:
         return
     st.button("Open in TensorBoard", on_click=on_open_tensorboard, args=(folder,))
-    match st.session_state.get("mon_tb"):
-        case TensorBoardLaunched(url=url):
-            st.markdown(f"TensorBoard (launched): [{url}]({url})")
-        case TensorBoardReused(url=url):
-            st.markdown(f"TensorBoard (reused): [{url}]({url})")
+    outcome = st.session_state.get("mon_tb")
+    match outcome:
+        case TensorBoardLaunched(url=url) | TensorBoardReused(url=url):
+            how = "launched" if isinstance(outcome, TensorBoardLaunched) else "reused"
+            hint = remote_access_hint(url, st.context.headers.get("Host"))
+            if hint:
+                st.info(hint)
+            else:
+                st.markdown(f"TensorBoard ({how}): [{url}]({url})")
         case TensorBoardFailed(message=message):
             st.error(f"TensorBoard failed: {message}")
         case TensorBoardTimedOut(message=message):
@@ -169,7 +179,7 @@ def render_run(state: RunState) -> None:
         events = render_log(state)
     with right:
         st.subheader("Events")
-        render_events(events)
+        render_events(state, events)
         render_tensorboard(state)
     st.subheader("Loss curves")
     render_curves([state, *[read_run_state(ws, r) for r in compare]], events)

@@ -1,26 +1,25 @@
-"""Train: configure a run, start / stop / resume it, and watch its compact live status."""
+"""Train: a run in the order of the work (base model and data, settings, disk forecast, start),
+with the live status of the current run at the top and, until dismissed, a "Start here" panel."""
 from __future__ import annotations
-
-from pathlib import Path
 
 import streamlit as st
 
 from core.trainer.base_model import LICENSE_TEXT, download_xtts_v2, xtts_v2_cache_dir
-from core.config import FIELD_BY_NAME, FIELDS, PRESETS, apply_preset, validate_config
+from core.config import FIELD_BY_NAME, FIELDS, PRESETS, apply_preset, field_error_text, validate_config
 from core.trainer.demo import NOISE_NOTICE, demo_config
 from core.devices import describe_device, list_gpus
-from core.disk.planner import plan_run
+from core.disk.planner import plan_preflighted
 from core.trainer.preflight import MAX_CPU_RANKS, preflight
 from core.errors import ConfigInvalid, LaunchRefused
 from core.path_guard import outside_roots_errors
 from core.runs.launcher import request_stop, start_run
 from core.checkpoints.resume import all_checkpoints, newest_resumable_folder
-from core.registry.records import last_log_lines, list_run_ids
-from core.registry.state import RunPhase
-from core.text import format_clock
-from pages.common import SELECTED_RUN_KEY, demo_assets, live_run_panel, workspace
+from core.registry.records import list_run_ids
+from core.workspace_settings import read_settings, update_settings
+from pages.common import SELECTED_RUN_KEY, demo_assets, workspace
+from pages.run_status import render_run_status
 
-FLASH_KEY = "train_flash"
+FLASH_KEY = "train_flash"  # {area: [(level, text)]}: each message shows where its action was taken
 BASE_CHOICES = ("Demo (tiny, produces noise)", "XTTS v2 (downloaded into the workspace)", "Local folder")
 GROUPS = {
     "Checkpoints": ("save_step", "save_n_checkpoints", "save_checkpoints", "save_best_after", "keep_best_k",
@@ -51,8 +50,13 @@ def on_pick_custom() -> None:
     st.session_state[key("custom_model_path")] = st.session_state["cfg_pick_custom"]
 
 
-def flash(level: str, text: str) -> None:
-    st.session_state.setdefault(FLASH_KEY, []).append((level, text))
+def flash(level: str, text: str, area: str = "start") -> None:
+    st.session_state.setdefault(FLASH_KEY, {}).setdefault(area, []).append((level, text))
+
+
+def show_flashes(area: str) -> None:
+    for level, text in st.session_state.get(FLASH_KEY, {}).pop(area, []):
+        getattr(st, level)(text)
 
 
 def base_model_dir() -> str:
@@ -75,7 +79,8 @@ def on_preset() -> None:
     config = apply_preset(validate_config({"save_step": 1000}), name)
     st.session_state[key("save_step")] = config.save_step
     st.session_state[key("save_n_checkpoints")] = config.save_n_checkpoints
-    flash("info", f"Preset '{name}': save every {config.save_step} steps, keep {config.save_n_checkpoints}.")
+    flash("info", f"Preset '{name}': a checkpoint every {config.save_step} steps, {config.save_n_checkpoints} kept.",
+          area="settings")
 
 
 def ranks() -> dict:
@@ -95,15 +100,16 @@ def launch(mode: str, resume_from: str = "") -> None:
                            disk_override=st.session_state.get("cfg_disk_override", False), **ranks())
     except ConfigInvalid as exc:
         for error in exc.errors:
-            flash("error", f"{error.field}: {error.message}")
-        flash("error", "Nothing was launched: fix the fields above.")
+            flash("error", field_error_text(error))
+        flash("error", "Nothing was launched: fix the settings named above, then start again.")
         return
     except LaunchRefused as exc:
-        flash("error", f"Not started: {exc}")
+        flash("error", f"Not started: {str(exc).rstrip('.')}.")
         return
     st.session_state[SELECTED_RUN_KEY] = record.run_id
     st.session_state["run_picker"] = record.run_id
-    flash("success", f"Started run {record.run_id} ({mode}).")
+    flash("success", f"Started run {record.run_id} ({mode}). Its live status is at the top of this page; "
+                     "the Monitor page shows its log and loss curves.")
 
 
 def on_start() -> None:
@@ -128,42 +134,65 @@ def on_restore() -> None:
 
 def on_stop(run_id: str) -> None:
     outcome = request_stop(ws, run_id)
-    flash("info" if outcome.signalled else "warning", f"Stop {run_id}: {outcome.message}")
+    flash("info" if outcome.signalled else "warning", f"Stop {run_id}: {outcome.message}", area="status")
 
 
 def on_download() -> None:
     try:
-        files = download_xtts_v2(ws.models_dir, license_accepted=st.session_state.get("cfg_license", False))
-        flash("success", f"XTTS v2 is ready in {files.folder}.")
+        with st.spinner("Downloading XTTS v2 with coqui's downloader: about 2 GB, minutes on a fast connection...",
+                        show_time=True):
+            files = download_xtts_v2(ws.models_dir, license_accepted=st.session_state.get("cfg_license", False))
+        flash("success", f"XTTS v2 is ready in {files.folder}.", area="base")
     except ConfigInvalid as exc:
-        flash("error", str(exc.errors[0].message))
+        flash("error", str(exc.errors[0].message), area="base")
 
 
-def number_widget(name: str) -> None:
+def on_dismiss_start_here() -> None:
+    update_settings(ws, start_here_dismissed=True)
+
+
+def setting_widget(name: str) -> None:
+    """One setting's widget from its FieldSpec: label in words and unit; range, advice and config key in the help."""
     spec = FIELD_BY_NAME[name]
-    if spec.minimum is None:
-        label = name
-    elif spec.kind is int:
-        label = f"{name} ({int(spec.minimum):,}-{int(spec.maximum):,})"
-    else:
-        label = f"{name} ({spec.minimum:g}-{spec.maximum:g})"
+    label, help_text = spec.form_label, spec.tooltip
     if spec.kind is bool:
-        st.toggle(name, key=key(name), help=spec.help)
+        st.toggle(label, key=key(name), help=help_text)
     elif spec.choices:
-        st.selectbox(name, spec.choices, key=key(name), help=spec.help)
+        st.selectbox(label, spec.choices, key=key(name), help=help_text)
     elif spec.kind is str:
-        st.text_input(name, key=key(name), help=spec.help)
+        st.text_input(label, key=key(name), help=help_text)
     elif spec.kind is int:
         st.number_input(label, min_value=int(spec.minimum), max_value=int(spec.maximum), step=1,
-                        key=key(name), help=spec.help)
+                        key=key(name), help=help_text)
     else:
         st.number_input(label, min_value=float(spec.minimum), max_value=float(spec.maximum),
-                        key=key(name), help=spec.help, format="%.2e" if name == "learning_rate" else "%.1f",
+                        key=key(name), help=help_text, format="%.2e" if name == "learning_rate" else "%.1f",
                         step=1e-6 if name == "learning_rate" else 0.5)
 
 
-def render_form() -> None:
-    st.subheader("Base model and data")
+def render_start_here() -> None:
+    """The demo in three steps, for a new user; closed for good (in this workspace) with its button."""
+    if read_settings(ws).start_here_dismissed:
+        return
+    started = bool(list_run_ids(ws))
+    with st.container(border=True, key="start_here"):
+        st.markdown("#### :material/flag: Start here: the demo in three steps")
+        st.markdown(
+            ("1. :green[:material/check_circle:] Started: the run's live status is at the top of this page.\n"
+             if started else
+             "1. Press **Start** at the bottom of this page. The demo is filled in: a tiny model trains on a "
+             "synthetic dataset for about a minute, on the CPU when there is no GPU.\n")
+            + "2. Open **Monitor** in the sidebar to watch its progress, live log and loss curves.\n"
+            "3. Open **Checkpoints** to see the files it saved: promote one to the custom model path, export "
+            "`ready/` or optimize it.")
+        st.caption("For a real voice, choose XTTS v2 or a local folder as the base model below, and your own "
+                   "metadata CSVs.")
+        st.button("Got it, hide this", key="start_here_dismiss", on_click=on_dismiss_start_here)
+
+
+def render_base_and_data() -> None:
+    st.header("1. Base model and data")
+    show_flashes("base")
     st.radio("Base model", BASE_CHOICES, key="cfg_base_choice", horizontal=True)
     choice = st.session_state["cfg_base_choice"]
     if choice == BASE_CHOICES[0]:
@@ -173,40 +202,32 @@ def render_form() -> None:
         st.checkbox(LICENSE_TEXT + " I accept it.", key="cfg_license")
         st.button("Download XTTS v2", on_click=on_download)
     else:
-        st.text_input("Local base model folder (model.pth, config.json, vocab.json, dvae.pth, mel_stats.pth)",
-                      key="cfg_local_base")
+        spec = FIELD_BY_NAME["base_model_dir"]
+        st.text_input(spec.form_label, key="cfg_local_base", help=spec.tooltip)
     promoted = sorted(str(p) for p in ws.custom_models_dir.glob("*.pth")) if ws.custom_models_dir.is_dir() else []
     if promoted:
-        st.selectbox("Promoted models (sets custom_model_path)", promoted, index=None, key="cfg_pick_custom",
-                     on_change=on_pick_custom, placeholder="Choose a model promoted on the Checkpoints page")
+        st.selectbox("Promoted models (sets the custom model to start from)", promoted, index=None,
+                     key="cfg_pick_custom", on_change=on_pick_custom,
+                     placeholder="Choose a model promoted on the Checkpoints page")
     cols = st.columns(2)
     for index, name in enumerate(PATH_WIDGETS):
         with cols[index % 2]:
-            st.text_input(name, key=key(name), help=FIELD_BY_NAME[name].help)
+            setting_widget(name)
+
+
+def render_settings() -> None:
+    st.header("2. Settings")
+    show_flashes("settings")
+    st.selectbox("Preset (from the guide)", [p.name for p in PRESETS], key="cfg_preset", index=None,
+                 placeholder="Choose a preset to set the checkpoint save frequency and the checkpoints kept",
+                 on_change=on_preset)
     for title, names in GROUPS.items():
         st.subheader(title)
         cols = st.columns(4)
         for index, name in enumerate(names):
             with cols[index % 4]:
-                number_widget(name)
-
-
-@st.cache_data(show_spinner=False, ttl=30)
-def disk_forecast_line(raw: tuple, world_size: int = 1, gpus: tuple = ()) -> tuple[str, str]:
-    """(level, sentence) of the disk forecast for the form's current values (rank 0 saves; only steps change)."""
-    try:
-        checked = preflight(validate_config(dict(raw)), world_size=world_size, gpus=gpus)
-        plan = plan_run(checked.config, base=checked.base, steps_per_epoch=checked.steps_per_epoch, train=checked.train)
-    except ConfigInvalid:
-        return "caption", "Disk forecast: fix the settings below first."
-    gb = 1e9
-    text = (f"Disk forecast: peak {plan.peak_bytes / gb:.2f} GB at step {plan.peak_step}, "
-            f"{plan.final_bytes / gb:.2f} GB at the end; {(plan.free_bytes or 0) / gb:.1f} GB free — {plan.verdict}.")
-    return ("success" if plan.verdict == "fits with margin" else "warning" if plan.fits else "error"), text
-
-
-def render_actions() -> None:
-    st.subheader("Run")
+                setting_widget(name)
+    st.subheader("Device")
     st.caption(f"Device: {describe_device(dict(ws.env_overrides))}")
     gpus = list_gpus()
     if gpus:
@@ -214,68 +235,77 @@ def render_actions() -> None:
         st.multiselect("GPUs (one DDP rank each; none: the default device)", list(names), key="cfg_gpus",
                        format_func=names.get)
     else:
-        st.number_input(f"Ranks on CPU (gloo, for testing DDP; 1-{MAX_CPU_RANKS})", min_value=1,
-                        max_value=MAX_CPU_RANKS, step=1, key="cfg_cpu_ranks", value=1)
-    level, text = disk_forecast_line(tuple(sorted(raw_config().items())), **ranks())
+        st.columns(4)[0].number_input("Ranks on the CPU", min_value=1, max_value=MAX_CPU_RANKS, step=1,
+                                      key="cfg_cpu_ranks", value=1,
+                                      help=f"DDP ranks on the CPU (gloo), for trying several ranks out; 1 to "
+                                           f"{MAX_CPU_RANKS}. Each rank holds a full copy of the model.")
+
+
+@st.cache_data(show_spinner=False, ttl=30)
+def disk_forecast_line(raw: tuple, world_size: int = 1, gpus: tuple = ()) -> tuple[str, str]:
+    """(level, sentence) of the disk forecast for the form's current values (rank 0 saves; only steps change)."""
+    try:
+        checked = preflight(validate_config(dict(raw)), world_size=world_size, gpus=gpus)
+        plan = plan_preflighted(checked)
+    except ConfigInvalid:
+        return "caption", "Disk forecast: fix the settings above first."
+    gb = 1e9
+    text = (f"Disk forecast: peak {plan.peak_bytes / gb:.2f} GB at step {plan.peak_step}, "
+            f"{plan.final_bytes / gb:.2f} GB at the end; {(plan.free_bytes or 0) / gb:.1f} GB free — {plan.verdict}.")
+    return ("success" if plan.verdict == "fits with margin" else "warning" if plan.fits else "error"), text
+
+
+@st.cache_data(show_spinner=False, ttl=30)
+def continue_line(raw: tuple, world_size: int = 1, gpus: tuple = ()) -> str:
+    """What Continue would do with the form's values: resume file, step, epoch, loss, steps left, disk."""
+    config = dict(raw)
+    folder = newest_resumable_folder(config["output_path"]) if config.get("output_path") else None
+    if folder is None:
+        return "Continue: this output path has no run with an intact checkpoint yet."
+    try:
+        checked = preflight(validate_config(config), mode="continue", resume_from=str(folder),
+                            world_size=world_size, gpus=gpus)
+        plan = plan_preflighted(checked)
+    except ConfigInvalid:
+        return "Continue: fix the settings above first."
+    return (f"{checked.continuation.describe()} Disk: peak {plan.peak_bytes / 1e9:.2f} GB, "
+            f"{plan.final_bytes / 1e9:.2f} GB at the end — {plan.verdict}.")
+
+
+def render_forecast() -> None:
+    st.header("3. Disk forecast")
+    # The first forecast sizes a checkpoint from the model architecture (seconds); later ones are cached.
+    with st.spinner("Computing the disk forecast; the first one sizes a checkpoint from the model architecture..."):
+        level, text = disk_forecast_line(tuple(sorted(raw_config().items())), **ranks())
     getattr(st, level)(text)
+    st.caption("The Disk page shows where the peak comes from, save by save, and the guide's presets side by side.")
+
+
+def render_start() -> None:
+    st.header("4. Start")
+    show_flashes("start")
     st.checkbox("Start even if the disk forecast says it will not fit", key="cfg_disk_override")
     cols = st.columns(3)
     cols[0].button("Start", type="primary", on_click=on_start, width="stretch")
-    cols[1].button("Continue newest run (keeps step and optimizer)", on_click=on_continue,
-                   width="stretch")
+    cols[1].button("Continue the newest run", on_click=on_continue, width="stretch",
+                   help="Resumes the newest run of this output folder from its newest intact checkpoint, "
+                        "with its step, optimizer and scheduler state.")
     with cols[2]:
         options = [str(p) for p in all_checkpoints(st.session_state[key("output_path")])]
         st.selectbox("Start from a checkpoint's weights (step restarts at 0)", options or ["(no checkpoints yet)"],
                      key="cfg_restore_checkpoint", disabled=not options)
         st.button("Start from these weights", on_click=on_restore, disabled=not options)
-
-
-def render_status(run_id: str) -> None:
-    live_run_panel(run_id, show_run_status, refresh_s=2.0)
-
-
-def show_run_status(state) -> None:
-    status = state.status
-    badge = {RunPhase.RUNNING: ":green[:material/play_circle:]", RunPhase.STOPPING: ":orange[:material/pending:]",
-             RunPhase.FINISHED: ":green[:material/check_circle:]", RunPhase.STOPPED: ":gray[:material/stop_circle:]",
-             RunPhase.FAILED: ":red[:material/error:]"}.get(state.phase, ":material/help:")
-    st.markdown(f"**Run `{state.run_id}`: {badge} {state.phase.value}** {state.detail}")
-    if state.phase.is_live:
-        st.button("Stop", on_click=on_stop, args=(state.run_id,), key=f"stop_{state.run_id}")
-    if status.progress_fraction is not None:
-        st.progress(status.progress_fraction,
-                    text=f"step {status.step} / {status.total_steps} · epoch {status.epoch} / {status.total_epochs}")
-    cols = st.columns(5)
-    cols[0].metric("train loss", f"{status.train_loss:.4f}" if status.train_loss is not None else "-")
-    cols[1].metric("eval loss", f"{status.eval_loss:.4f}" if status.eval_loss is not None else "-")
-    cols[2].metric("s / step", f"{status.s_per_step:.2f}" if status.s_per_step else "-")
-    cols[3].metric("ETA", format_clock(status.eta_s) if state.phase.is_live else "-")
-    cols[4].metric("device", status.device or "-")
-    if status.last_checkpoint:
-        st.caption(f"Last checkpoint: step {status.last_checkpoint.step} · `{Path(status.last_checkpoint.path).name}`")
-    if status.best_model:
-        best = status.best_model
-        st.caption(f"Best model: step {best.step}" + (f" (loss {best.loss:.4f})" if best.loss is not None else ""))
-    if status.ready:
-        st.success(f"ready/ written: `{status.ready.folder}`")
-    for note in status.adjustments:
-        st.warning(f"Adjusted: {note}")
-    for note in status.warnings:
-        st.caption(f"⚠️ {note}")
-    lines = last_log_lines(ws, state.run_id, count=12)
-    if lines:
-        st.code("\n".join(lines), language=None)
+    st.caption(continue_line(tuple(sorted(raw_config().items())), **ranks()))
 
 
 init_form()
 st.title("Train")
-for level, text in st.session_state.pop(FLASH_KEY, []):
-    getattr(st, level)(text)
+show_flashes("status")
 selected = st.session_state.get(SELECTED_RUN_KEY) or next(iter(list_run_ids(ws)), None)
 if selected:
-    render_status(selected)
-render_actions()
-st.divider()
-st.selectbox("Preset (from the guide)", [p.name for p in PRESETS], key="cfg_preset", index=None,
-             placeholder="Choose a preset to set save frequency and checkpoints kept", on_change=on_preset)
-render_form()
+    render_run_status(selected, on_stop)
+render_start_here()
+render_base_and_data()
+render_settings()
+render_forecast()
+render_start()

@@ -17,7 +17,7 @@ from core.workspace import Workspace
 class GalleryEntry:
     info: CheckpointInfo
     run_id: str | None  # the run record that wrote it, when known
-    location: str  # run | kept | ready | custom
+    location: str  # run | kept | incomplete | ready | custom
     is_best: bool
     protected: bool  # the live run's newest checkpoint or best model: never deleted from the UI
 
@@ -59,7 +59,7 @@ def protected_paths(ws: Workspace) -> set[Path]:
 
 
 def gallery(ws: Workspace) -> list[GalleryEntry]:
-    """All model files: run folders, kept/, ready/ of each output path, promoted custom models."""
+    """All model files: run folders, kept/, incomplete/, ready/ of each output path, promoted custom models."""
     protected = protected_paths(ws)
     entries: list[GalleryEntry] = []
     seen: set[Path] = set()
@@ -70,7 +70,9 @@ def gallery(ws: Workspace) -> list[GalleryEntry]:
             if info.path in seen:
                 continue
             seen.add(info.path)
-            is_best = info.kind is CheckpointKind.BEST or (info.kind is CheckpointKind.BEST_STEP and info.step in best_steps)
+            # A cut best_model.pth set aside in incomplete/ keeps its name but is nobody's best model.
+            is_best = location != "incomplete" and (
+                info.kind is CheckpointKind.BEST or (info.kind is CheckpointKind.BEST_STEP and info.step in best_steps))
             entries.append(GalleryEntry(info, run_id, location, is_best, info.path in protected))
 
     outputs: dict[Path, str] = {}
@@ -78,6 +80,10 @@ def gallery(ws: Workspace) -> list[GalleryEntry]:
         add([i for i in list_checkpoints(folder) if i.path.parent == folder], run_id, "run")
         kept = layout.kept_dir(folder)
         add(list_checkpoints(kept) if kept.is_dir() else [], run_id, "kept")
+        # Saves a crash cut short, set aside by a continue: listed (truncated) so they can be deleted.
+        incomplete = layout.incomplete_dir(folder)
+        add([i for i in list_checkpoints(incomplete) if i.path.parent == incomplete] if incomplete.is_dir() else [],
+            run_id, "incomplete")
         output = layout.output_path_of(folder)
         if output is not None:
             outputs[output] = run_id
@@ -85,6 +91,10 @@ def gallery(ws: Workspace) -> list[GalleryEntry]:
         ready = layout.ready_dir(output)
         if ready.is_dir():
             add([i for i in list_checkpoints(ready) if i.path.parent == ready], run_id, "ready")
+        previous = ready / layout.PREVIOUS_DIR
+        for bundle in sorted(previous.iterdir()) if previous.is_dir() else ():
+            if bundle.is_dir():  # bundles a later export set aside: promote or delete them from here
+                add([i for i in list_checkpoints(bundle) if i.path.parent == bundle], run_id, "previous ready")
     custom = ws.custom_models_dir
     if custom.is_dir():
         add(list_checkpoints(custom), None, "custom")

@@ -5,15 +5,21 @@ An output path, as the guide lays it out and coqui's trainer writes it (docs/tra
     <output>/run/training/<run folder>/     the trainer's: checkpoint_<step>.pth, best_model_<step>.pth,
                                             best_model.pth, config.json, trainer_0_log.txt, events.out.tfevents.*
     <output>/run/training/<run folder>/kept/  ours: retention hard links (the trainer never looks in subfolders)
+    <output>/run/training/<run folder>/incomplete/  ours: saves a crash cut short, set aside by a continue
     <output>/ready/                          ours: unoptimize_model.pth, model.pth (optimize), config.json,
-                                            vocab.json, speakers_xtts.pth, reference.wav
+                                            vocab.json, speakers_xtts.pth, reference.wav, manifest.json
+    <output>/ready/previous/<time>/          ours: earlier bundles, set aside by a later export
 
-The trainer's rotation deletes any `checkpoint_*` or `best_model*` file in a run folder, so
-nothing of ours may be named like that there; everything of ours lives in a subfolder or outside.
+The trainer's rotation deletes any `checkpoint_*` or `best_model*` file in a run folder, whatever
+follows the prefix, so nothing of ours may be named like that there; everything of ours lives in a
+subfolder or outside. (A cut `checkpoint_200.pth.incomplete` left beside a fresh `checkpoint_200.pth`
+made the trainer delete the fresh one at keep=1; `INCOMPLETE_SUFFIX` now only names such leftovers.)
 """
 from __future__ import annotations
 
+import itertools
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 TRAINING_SUBPATH = ("run", "training")
@@ -22,7 +28,10 @@ KEPT_DIR = "kept"
 BEST_MODEL_NAME = "best_model.pth"
 READY_MODEL_NAME = "unoptimize_model.pth"  # the guide's name for the full model in ready/
 OPTIMIZED_MODEL_NAME = "model.pth"  # ready/model.pth: inference weights only
-INCOMPLETE_SUFFIX = ".incomplete"  # a checkpoint cut off by a crash, set aside by a continue
+INCOMPLETE_SUFFIX = ".incomplete"  # how earlier versions renamed a cut save in place (still in the trainer's reach)
+INCOMPLETE_DIR = "incomplete"  # where a continue sets cut saves aside, under their own names
+MANIFEST_NAME = "manifest.json"  # ready/manifest.json: where a bundle came from (core.checkpoints.ready_bundles)
+PREVIOUS_DIR = "previous"  # ready/previous/<time>/: bundles a later export set aside
 EVENT_FILE_PREFIX = "events.out.tfevents."
 TRAINER_LOG_NAME = "trainer_0_log.txt"
 
@@ -40,6 +49,27 @@ def ready_dir(output_path: str | Path) -> Path:
 
 def kept_dir(run_folder: Path) -> Path:
     return run_folder / KEPT_DIR
+
+
+def incomplete_dir(run_folder: Path) -> Path:
+    return run_folder / INCOMPLETE_DIR
+
+
+def incomplete_names(name: str) -> Iterator[str]:
+    """Names for a cut save in incomplete/: its own, then "<stem>.2.pth", "<stem>.3.pth", ...
+
+    A step can be cut twice (a crash, a continue, the same crash again); the second file must not
+    replace the first. The names keep ".pth" so the gallery lists them as model files.
+    """
+    yield name
+    stem, dot, suffix = name.partition(".")
+    for n in itertools.count(2):
+        yield f"{stem}.{n}{dot}{suffix}"
+
+
+def name_without_incomplete_suffix(name: str) -> str:
+    """The trainer's name of a file an earlier version renamed in place to "<name>.incomplete"."""
+    return name.removesuffix(INCOMPLETE_SUFFIX)
 
 
 def output_path_of(run_folder: Path) -> Path | None:

@@ -1,4 +1,4 @@
-"""Changing checkpoint files safely: promote (copy into place), optimize (strip), delete.
+"""Changing checkpoint files safely: promote (copy into place), optimize (strip); deleting is in `deletion`.
 
 The trainer writes its files in place, so a crash leaves half a file under a real name. Here every
 write goes to a hidden temp file in the target folder, is fsynced and checked, and only then is
@@ -8,16 +8,19 @@ renamed over the final name: a kill at any moment leaves the old file or the new
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 import torch
 
 from core.checkpoints.files import CheckpointError, CheckpointInfo, Integrity, read_checkpoint_info
+from core.checkpoints.ready_bundles import is_bundle_folder, record_optimized
+from core.checkpoints.targets import refuse_trainer_area
 
 ProgressCallback = Callable[[int, int], None]  # (bytes_done, bytes_total)
 # Per-call costs of copy_file_range showed up at 64 MiB (5.6 GB copies ran ~20% slower than cp,
@@ -31,10 +34,6 @@ class CheckpointIncompleteError(CheckpointError):
 
 
 class TargetExistsError(CheckpointError):
-    pass
-
-
-class ProtectedCheckpointError(CheckpointError):
     pass
 
 
@@ -61,6 +60,7 @@ class OptimizeResult:
     removed_model_keys: int
     backup: Path | None
     source_deleted: bool
+    sha256: str = ""  # of the written model, hashed as torch.save wrote it
 
 
 def temp_path_for(target: Path) -> Path:
@@ -175,6 +175,7 @@ def promote(
     """Copy a complete checkpoint to target atomically, keeping any replaced target as a backup."""
     src, target = Path(src), Path(target)
     started = time.monotonic()
+    refuse_trainer_area(target)
     checked = _require_complete(src)
     total = checked.size_bytes
     _refuse_existing(target, overwrite)
@@ -206,9 +207,14 @@ def optimize(
     overwrite: bool = False,
     delete_source: bool = False,
 ) -> OptimizeResult:
-    """Write src without optimizer state and DVAE weights (the inference-only model.pth)."""
+    """Write src without optimizer state and DVAE weights (the inference-only model.pth).
+
+    Into a ready/ bundle, model.pth is recorded in the bundle's manifest (sha256 and source).
+    """
     src, dst = Path(src), Path(dst)
-    bytes_before = _require_complete(src).size_bytes
+    refuse_trainer_area(dst)
+    checked = _require_complete(src)
+    bytes_before = checked.size_bytes
     _refuse_existing(dst, overwrite)
     dst.parent.mkdir(parents=True, exist_ok=True)
     # mmap keeps every tensor backed by the source file: torch.save then streams pages from the
@@ -225,7 +231,8 @@ def optimize(
     temp = temp_path_for(dst)
     try:
         with open(temp, "wb") as fout:
-            torch.save(reduced, fout)
+            hashing = _HashingWriter(fout)
+            torch.save(reduced, hashing)
             fout.flush()
             os.fsync(fout.fileno())
         del checkpoint, model, kept_model, reduced
@@ -234,37 +241,31 @@ def optimize(
         backup = _install(temp, dst, overwrite)
     finally:
         temp.unlink(missing_ok=True)
+    sha256 = hashing.digest.hexdigest()
+    if is_bundle_folder(dst.parent):
+        record_optimized(dst.parent, dst, sha256=sha256, source=src, source_info=checked)
     source_deleted = delete_source and src.resolve() != dst.resolve()
     if source_deleted:
         src.unlink()
     return OptimizeResult(
-        src, dst, bytes_before, bytes_after, bytes_before - bytes_after, removed_model_keys, backup, source_deleted
+        src, dst, bytes_before, bytes_after, bytes_before - bytes_after, removed_model_keys, backup, source_deleted,
+        sha256,
     )
 
 
-def delete_checkpoints(
-    paths: Iterable[str | os.PathLike[str]], protected: Iterable[str | os.PathLike[str]] = ()
-) -> int:
-    """Delete files, refusing before deleting anything if one is protected; returns bytes freed."""
-    targets = [Path(p) for p in paths]
-    guarded = {Path(p).resolve() for p in protected}
-    refused = [p for p in targets if p.resolve() in guarded]
-    if refused:
-        names = ", ".join(p.name for p in refused)
-        raise ProtectedCheckpointError(
-            f"Refusing to delete protected checkpoint(s): {names}.", "Unprotect them first, or leave them out."
-        )
-    freed = 0
-    for path in targets:
-        try:
-            st = path.stat()
-            path.unlink()
-        except FileNotFoundError:
-            continue  # already gone, e.g. pruned by the trainer
-        # A file with another hard link (a promote backup) frees nothing when one name goes.
-        if st.st_nlink == 1:
-            freed += st.st_size
-    return freed
+class _HashingWriter:
+    """Hands torch.save's writes to a file and hashes them on the way: no second pass over the file."""
+
+    def __init__(self, raw: Any):
+        self.raw = raw
+        self.digest = hashlib.sha256()
+
+    def write(self, data: Any) -> int:
+        self.digest.update(data)
+        return self.raw.write(data)
+
+    def flush(self) -> None:
+        self.raw.flush()
 
 
 def clean_stale_temp_files(folder: str | os.PathLike[str]) -> list[Path]:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from core.config import PRESETS, Preset, validate_config
 from core.disk.plan import DiskPlan
-from core.disk.planner import plan_run
+from core.disk.planner import plan_preflighted, plan_run
 from core.errors import ConfigInvalid, FieldError
 from core.registry.records import load_record
 from core.trainer.base_model import BaseModelFiles, resolve_base_model, xtts_v2_cache_dir
@@ -27,7 +27,7 @@ def plan_recorded_run(ws: Workspace, run_id: str) -> DiskPlan:
         raise ConfigInvalid([FieldError("run", f"run {run_id} has no readable record.json")])
     # Ranks change only the steps per epoch: rank 0 alone writes checkpoints.
     checked = preflight(validate_config(record.config), world_size=record.world_size)
-    return plan_run(checked.config, base=checked.base, steps_per_epoch=checked.steps_per_epoch, train=checked.train)
+    return plan_preflighted(checked)
 
 
 @dataclass(frozen=True)

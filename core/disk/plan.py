@@ -14,6 +14,7 @@ from core.machine import disk_space
 # Below this share of the free space a plan "fits with margin"; up to all of it, "tight".
 MARGIN_FRACTION = 0.9
 MAX_SAVE_STEP = 5000  # core.config's range for save_step
+KEPT_READY_LABEL = "earlier ready/ bundles (kept in ready/previous/)"
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,10 @@ class DiskInputs:
     measured_checkpoint_bytes: int | None = None  # from real files of this architecture, if any
     estimated_checkpoint_bytes: int | None = None  # the architecture figure, kept beside a measured one
     free_bytes: int | None = None  # None: look it up at output_path
+    existing_files: tuple[tuple[str, int], ...] = ()  # a continue: the model files already in its run folder
+    # What <output>/ready/ holds already: the export moves it to ready/previous/, so it stays on disk
+    # all through the run. Counted in the peak and final, not in the free space needed (it is on disk).
+    kept_ready_bytes: int = 0
 
 
 @dataclass(frozen=True)
@@ -75,9 +80,10 @@ def free_bytes_at(path: str | os.PathLike) -> tuple[int, str]:
 
 def _needed(inputs: DiskInputs, schedule: SaveSchedule) -> int:
     sim = simulate_saves(schedule, inputs.sizes, pruning=inputs.pruning if schedule == inputs.schedule else None,
-                         optimize_ready=inputs.optimize_ready, print_step=inputs.print_step, plot_step=inputs.plot_step)
+                         optimize_ready=inputs.optimize_ready, print_step=inputs.print_step, plot_step=inputs.plot_step,
+                         existing_files=inputs.existing_files)
     base = sum(b for _, b in inputs.base_model_files) if inputs.base_needs_download else 0
-    return sim.peak.bytes_on_disk + base
+    return sim.peak.bytes_on_disk - sum(b for _, b in inputs.existing_files) + base
 
 
 def _fixes(inputs: DiskInputs, needed: int, free: int) -> tuple[str, ...]:
@@ -107,23 +113,38 @@ def _counts(point: TimelinePoint, inputs: DiskInputs, logs: int) -> tuple[tuple[
     sz = inputs.sizes
     parts = [(f"{point.checkpoint_files} x checkpoint_<step>.pth", point.checkpoint_files * sz.checkpoint_bytes),
              (f"{point.best_files} x best_model copies", point.best_files * sz.best_copy_bytes)]
-    ready = point.bytes_on_disk - logs - parts[0][1] - parts[1][1]
+    kept = inputs.kept_ready_bytes
+    ready = point.bytes_on_disk - logs - parts[0][1] - parts[1][1] - kept
     if ready:
         parts.append(("ready/", ready))
+    if kept:
+        parts.append((KEPT_READY_LABEL, kept))
     parts.append(("event files + logs", logs))
     return tuple(parts)
+
+
+def _on_top(sim: SaveSimulation, kept_bytes: int) -> SaveSimulation:
+    """The simulation with bytes that sit in the output path through the whole run added to every point."""
+    if not kept_bytes:
+        return sim
+    lift = lambda p: replace(p, bytes_on_disk=p.bytes_on_disk + kept_bytes)  # noqa: E731
+    return replace(sim, timeline=tuple(lift(p) for p in sim.timeline), peak=lift(sim.peak), final=lift(sim.final))
 
 
 def plan_disk(inputs: DiskInputs) -> DiskPlan:
     """Forecast a run's disk use: peak, final, ready/, free space, verdict and fixes."""
     sch, sz = inputs.schedule, inputs.sizes
-    sim = simulate_saves(sch, sz, pruning=inputs.pruning, optimize_ready=inputs.optimize_ready,
-                         print_step=inputs.print_step, plot_step=inputs.plot_step)
+    sim = _on_top(simulate_saves(sch, sz, pruning=inputs.pruning, optimize_ready=inputs.optimize_ready,
+                                 print_step=inputs.print_step, plot_step=inputs.plot_step,
+                                 existing_files=inputs.existing_files), inputs.kept_ready_bytes)
     logs_at = lambda step: log_bytes(step, sch, inputs.print_step, inputs.plot_step)  # noqa: E731
     ready = (("unoptimize_model.pth", sz.unoptimized_bytes),
              *((("model.pth (optimize)", sz.optimized_bytes),) if inputs.optimize_ready else ()), *sz.ready_small_files)
     base_bytes = sum(b for _, b in inputs.base_model_files)
-    total = sim.peak.bytes_on_disk + (base_bytes if inputs.base_needs_download else 0)
+    # Earlier ready/ bundles and a continued run folder's files are on disk already: free space was
+    # measured without them, so only what the run adds on top of them counts against it.
+    on_disk_already = inputs.kept_ready_bytes + sum(b for _, b in inputs.existing_files)
+    total = sim.peak.bytes_on_disk - on_disk_already + (base_bytes if inputs.base_needs_download else 0)
     free, free_path = inputs.free_bytes, inputs.output_path
     if free is None and inputs.output_path:
         free, free_path = free_bytes_at(inputs.output_path)
@@ -160,6 +181,9 @@ def _warnings(inputs: DiskInputs, sim: SaveSimulation) -> tuple[str, ...]:
                    + ("; ready/ is exported from the newest checkpoint" if sim.exported else ""))
     if sim.best_saves:
         out.append("assumes the worst case: the loss improves every epoch, so every epoch writes a best model")
+    if inputs.kept_ready_bytes:
+        out.append(f"ready/ already holds {_gb(inputs.kept_ready_bytes)}: the export moves it to ready/previous/ and "
+                   "keeps it, so it is in the peak and the final figure (not in the free space needed: it is on disk)")
     if inputs.base_needs_download:
         out.append(f"the base model ({_gb(sum(b for _, b in inputs.base_model_files))}) is not on disk yet: counted in the total")
     if inputs.measured_checkpoint_bytes and inputs.estimated_checkpoint_bytes:

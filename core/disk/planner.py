@@ -12,12 +12,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.checkpoints.files import checkpoint_looks_complete
-from core.checkpoints.layout import best_model_files, periodic_checkpoints, trainer_run_folders
+from core.checkpoints.layout import (INCOMPLETE_DIR, MANIFEST_NAME, best_model_files, incomplete_dir,
+                                     periodic_checkpoints, trainer_run_folders)
+from core.checkpoints.ready_bundles import ready_folder_bytes
 from core.config import SAMPLE_RATE_HZ, RunConfig
 from core.disk.checkpoint_size import XTTS_V2_SPEC, ArchitectureSpec, CheckpointSizes, estimate_checkpoint_sizes, spec_from_base
 from core.disk.plan import DiskInputs, DiskPlan, plan_disk
 from core.disk.simulation import FileSizes, SaveSchedule
 from core.trainer.base_model import BaseModelFiles
+from core.trainer.continuation import ContinuePlan
+from core.trainer.preflight import PreflightResult
 from core.trainer.dataset import Dataset
 from core.trainer.ready_export import reference_clip, write_ready_config
 
@@ -26,6 +30,7 @@ XTTS_V2_PUBLISHED_FILES = (("model.pth", 1_870_000_000), ("dvae.pth", 211_000_00
                            ("speakers_xtts.pth", 7_750_000), ("vocab.json", 361_000),
                            ("config.json", 4_400), ("mel_stats.pth", 1_100))
 READY_CONFIG_BYTES_GUESS = 4_500  # ready/config.json when the base config cannot be rendered
+READY_MANIFEST_BYTES = 1_000  # ready/manifest.json: paths, hashes, a few numbers (560-830 bytes for typical paths)
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,7 @@ def ready_small_files(base: BaseModelFiles | None, config: RunConfig, train: Dat
     # Without a dataset, the longest allowed clip as 16-bit mono WAV.
     reference = reference_clip(train).stat().st_size if train else 44 + 2 * int(config.max_audio_length_s * SAMPLE_RATE_HZ)
     files.append(("reference.wav", reference))
+    files.append((MANIFEST_NAME, READY_MANIFEST_BYTES))
     return tuple(files)
 
 
@@ -84,11 +90,16 @@ def base_model_files(base: BaseModelFiles | None) -> tuple[tuple[str, int], ...]
 
 def plan_run(config: RunConfig, *, base: BaseModelFiles | None, steps_per_epoch: int,
              train: Dataset | None = None, spec: ArchitectureSpec | None = None, optimize_ready: bool = False,
-             interrupt_at_step: int | None = None, use_measured: bool = True, free_bytes: int | None = None) -> DiskPlan:
+             interrupt_at_step: int | None = None, use_measured: bool = True, free_bytes: int | None = None,
+             continuation: ContinuePlan | None = None) -> DiskPlan:
     """The disk plan of a run of `config`; `base=None` means XTTS v2 files that are not on disk yet.
 
     Checkpoint sizes are measured from complete checkpoints of the same architecture already in
     the output path when there are any (`use_measured`), else computed from the architecture.
+    With `use_measured`, what <output>/ready/ already holds is counted too: the export moves it to
+    ready/previous/ and keeps it (`use_measured=False` plans the run as if the output path were empty). A
+    continue (`continuation`) is planned from its resume step to its real last step, beside the
+    files its run folder already holds.
     """
     spec = spec or (spec_from_base(base, config.vocab_path) if base else XTTS_V2_SPEC)
     sizes = estimate_checkpoint_sizes(spec, config, base=base, step=max(config.save_step, steps_per_epoch * config.epochs))
@@ -104,14 +115,42 @@ def plan_run(config: RunConfig, *, base: BaseModelFiles | None, steps_per_epoch:
         ready_small_files=ready_small_files(base, config, train), checkpoint_breakdown=_breakdown(sizes, checkpoint))
     schedule = SaveSchedule(steps_per_epoch, config.epochs, config.save_step, config.save_n_checkpoints,
                             config.save_checkpoints, config.save_best_after, interrupt_at_step,
-                            config.keep_best_k, config.milestone_every_steps)
+                            config.keep_best_k, config.milestone_every_steps,
+                            resume_step=continuation.resume_step if continuation else None,
+                            resume_epoch=continuation.resume_epoch if continuation else 0)
     return plan_disk(DiskInputs(
         schedule, file_sizes, output_path=config.output_path or ".", base_model_files=base_model_files(base),
         base_needs_download=base is None, optimize_ready=optimize_ready, print_step=config.print_step,
         plot_step=config.plot_step, measured_checkpoint_bytes=checkpoint,
-        estimated_checkpoint_bytes=sizes.checkpoint_bytes, free_bytes=free_bytes))
+        estimated_checkpoint_bytes=sizes.checkpoint_bytes, free_bytes=free_bytes,
+        existing_files=_model_files(continuation.resume_file.parent) if continuation else (),
+        kept_ready_bytes=ready_folder_bytes(config.output_path) if use_measured and config.output_path else 0))
 
 
+def plan_preflighted(checked: PreflightResult, **options) -> DiskPlan:
+    """`plan_run` with a preflighted run's own inputs (settings, base, dataset, ranks, continue)."""
+    return plan_run(checked.config, base=checked.base, steps_per_epoch=checked.steps_per_epoch, train=checked.train,
+                    continuation=checked.continuation, **options)
+
+
+def _model_files(run_folder: Path) -> tuple[tuple[str, int], ...]:
+    """(name, bytes) of the model files a run folder holds now, as the save simulation names them.
+
+    Complete checkpoints and best models keep their names (the trainer prunes them like its own);
+    cut ones are moved to incomplete/ by the continue and stay there until the user deletes them.
+    """
+    files = []
+    for path in [p for _, p in periodic_checkpoints(run_folder)] + best_model_files(run_folder):
+        try:
+            size = path.stat().st_size
+        except FileNotFoundError:
+            continue  # pruned by a live trainer while we looked
+        name = path.name if checkpoint_looks_complete(path) else f"{INCOMPLETE_DIR}/{path.name}"
+        files.append((name, size))
+    cut = incomplete_dir(run_folder)
+    if cut.is_dir():
+        files += [(f"{INCOMPLETE_DIR}/{p.name}", p.stat().st_size) for p in sorted(cut.iterdir()) if p.is_file()]
+    return tuple(files)
 # The estimate is exact to a few KB for the same architecture; a larger gap means another model.
 SAME_ARCHITECTURE_TOLERANCE = 0.02
 

@@ -65,18 +65,28 @@ class SaveSchedule:
     interrupt_at_step: int | None = None  # SIGINT while this batch runs (None: runs to the end)
     keep_best_k: int = 0  # our retention (core.checkpoints.retention): best models kept in kept/
     milestone_every_steps: int = 0  # our retention: checkpoints at these steps kept in kept/
+    # A continue resumes at resume_step + 1 and runs epoch resume_epoch again (core.trainer.continuation).
+    resume_step: int | None = None
+    resume_epoch: int = 0
+
+    @property
+    def first_step(self) -> int:
+        return 0 if self.resume_step is None else self.resume_step + 1
 
     @property
     def total_steps(self) -> int:
-        return self.steps_per_epoch * self.epochs
+        return self.first_step + self.steps_per_epoch * (self.epochs - (0 if self.resume_step is None else self.resume_epoch))
 
     def checkpoint_steps(self) -> list[int]:
         end = self.total_steps if self.interrupt_at_step is None else min(self.interrupt_at_step, self.total_steps)
-        return list(range(self.save_step, end, self.save_step)) if self.save_checkpoints and self.save_step > 0 else []
+        if not self.save_checkpoints or self.save_step <= 0:
+            return []
+        return [s for s in range(self.save_step, end, self.save_step) if s >= self.first_step]
 
     def best_steps(self) -> list[int]:
         end = self.total_steps if self.interrupt_at_step is None else self.interrupt_at_step
-        steps = (e * self.steps_per_epoch for e in range(1, self.epochs + 1))
+        epochs_run = self.epochs - (0 if self.resume_step is None else self.resume_epoch)
+        steps = (self.first_step + e * self.steps_per_epoch for e in range(1, epochs_run + 1))
         return [s for s in steps if 0 < s <= end and s > self.save_best_after]
 
 
@@ -152,11 +162,17 @@ class _Disk:
 
 
 def simulate_saves(schedule: SaveSchedule, sizes: FileSizes, *, pruning: SavePruning | None = None,
-                   optimize_ready: bool = False, print_step: int = 50, plot_step: int = 100) -> SaveSimulation:
-    """Replay the trainer's saves and deletions in order; every intermediate state is a point."""
+                   optimize_ready: bool = False, print_step: int = 50, plot_step: int = 100,
+                   existing_files: tuple[tuple[str, int], ...] = ()) -> SaveSimulation:
+    """Replay the trainer's saves and deletions in order; every intermediate state is a point.
+
+    `existing_files` (name, bytes) are the model files a continued run folder already holds: the
+    trainer prunes them like its own.
+    """
     pruning = pruning or TrainerPruning(schedule.save_n_checkpoints)
     disk = _Disk(lambda step: log_bytes(step, schedule, print_step, plot_step))
-    disk.change(0, "training starts")
+    disk.change(schedule.first_step, "training starts" if not existing_files else "continues beside the files in its run folder",
+                dict(existing_files))
     # At a step that is both an epoch end and a multiple of save_step the best save comes first:
     # it runs after the epoch, the checkpoint inside the next epoch's first batch.
     events = sorted([(s, 0, "best") for s in schedule.best_steps()] + [(s, 1, "checkpoint") for s in schedule.checkpoint_steps()])

@@ -104,3 +104,26 @@ def ensure_tensorboard(logdir: Path, state_dir: Path, python: str = sys.executab
         time.sleep(0.3)
     proc.kill()
     return TensorBoardTimedOut(f"no answer within {timeout_s:g} s")
+
+
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1", "[::1]")
+
+
+def remote_access_hint(url: str, browser_host: str | None) -> str | None:
+    """How a browser on another machine reaches the TensorBoard at `url`; None when it is local.
+
+    TensorBoard has no password of its own, so it listens on 127.0.0.1 only, also when the dashboard
+    is opened to the network (`make run-remote`): the way in is an SSH tunnel to the training box.
+    `browser_host` is the Host the browser used for the dashboard ("box.example:8501").
+    """
+    if not browser_host:
+        return None
+    host = browser_host.rsplit(":", 1)[0] if browser_host.count(":") == 1 else browser_host
+    if host.startswith("[") and "]" in host:  # [ipv6]:port
+        host = host[: host.index("]") + 1]
+    if host in LOOPBACK_HOSTS:
+        return None
+    port = url.rstrip("/").rsplit(":", 1)[1]
+    return (f"TensorBoard listens on the training box only (127.0.0.1:{port}, no password of its own). From your "
+            f"computer run `ssh -N -L {port}:127.0.0.1:{port} <you>@{host.strip('[]')}` and open "
+            f"http://127.0.0.1:{port}/ there.")

@@ -89,10 +89,27 @@ def train(folder: Path, reporter_box: list, rank: RankEnv | None = None) -> int:
                        rank=rank.rank if rank else 0, use_ddp=rank is not None, group_id=f"group_{launch['run_id']}")
     if launch["mode"] == "continue":
         use_only_intact_checkpoints()
-    trainer = Trainer(args, gpt_config, output_path=output_path, model=model,
-                      train_samples=checked.train.to_samples(config.language),
-                      eval_samples=checked.eval.to_samples(config.language),
-                      parse_command_line_args=False, callbacks=reporter.callbacks() if reporter else {})
+
+    def make_trainer():
+        return Trainer(args, gpt_config, output_path=output_path, model=model,
+                       train_samples=checked.train.to_samples(config.language),
+                       eval_samples=checked.eval.to_samples(config.language),
+                       parse_command_line_args=False, callbacks=reporter.callbacks() if reporter else {})
+
+    if rank and launch["mode"] == "continue":
+        # With continue_path every rank's Trainer reads the run folder's config.json and then rewrites
+        # it in place (copy_model_files is not limited to rank 0): a rank reading while another
+        # truncates it fails with JSONDecodeError. Rank 0 goes first; the others follow.
+        import torch.distributed as dist
+
+        if is_main:
+            trainer = make_trainer()
+            dist.barrier()
+        else:
+            dist.barrier()
+            trainer = make_trainer()
+    else:
+        trainer = make_trainer()
     if rank:
         # The trainer's own DDP mode is off (one device per rank) and would not average gradients anyway.
         trainer.wrapped_model = GradientSync(trainer.model, trainer.optimizer, trainer.use_cuda)
@@ -112,9 +129,11 @@ def train(folder: Path, reporter_box: list, rank: RankEnv | None = None) -> int:
     source = final_export_source(Path(trainer.output_path))
     if source is not None:
         bundle = export_ready(source, ready_dir(config.output_path), checked.base,
-                              Path(config.vocab_path or checked.base.vocab_json), checked.train)
+                              Path(config.vocab_path or checked.base.vocab_json), checked.train, run_id=launch["run_id"])
         reporter.update(ready=ReadyExport(str(bundle.folder), str(source)))
         print(f" > READY : {bundle.folder} (from {source.name})", flush=True)
+        if bundle.previous:
+            print(f" > READY : the bundle it replaced is kept in {bundle.previous}", flush=True)
     reporter.update(phase="finished")
     reporter.write(force=True)
     return 0

@@ -1,13 +1,15 @@
-"""Everything checked before a launch: files, datasets, resume points. Nothing is written here."""
+"""Everything checked before a launch: files, datasets, resume points. Nothing is left written here."""
 from __future__ import annotations
 
 import math
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from core.checkpoints.files import checkpoint_looks_complete
 from core.trainer.base_model import BaseModelFiles, resolve_base_model
+from core.trainer.continuation import ContinuePlan, plan_continue
 from core.config import RunConfig, validate_config
 from core.trainer.dataset import Dataset, read_dataset, steps_per_epoch
 from core.devices import list_gpus
@@ -28,6 +30,7 @@ class PreflightResult:
     warnings: tuple[str, ...] = ()
     world_size: int = 1  # DDP ranks; each trains on its 1/world_size share of the clips per epoch
     gpus: tuple[int, ...] = ()  # GPU index of each rank; empty: CPU (gloo when world_size > 1)
+    continuation: ContinuePlan | None = None  # mode "continue": where it resumes, how far it runs
 
     def trainer_run_name(self, run_id: str) -> str:
         # The trainer names folders to the minute; the run id keeps two runs apart.
@@ -53,9 +56,22 @@ def _check_output_path(value: str) -> list[FieldError]:
     probe = path
     while not probe.exists():
         probe = probe.parent
-    if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
+    if not probe.is_dir() or not _can_create_files_in(probe):
         return [FieldError("output_path", f"{probe} is not writable; choose a folder you can write to")]
     return []
+
+
+def _can_create_files_in(folder: Path) -> bool:
+    """A real try, not only os.access: root passes the access check on folders where no file can be created
+    (/proc, /sys), whose "free space" of 0 bytes would otherwise be blamed by the disk check that follows.
+    The probe is an unnamed temporary file (O_TMPFILE where supported), gone when it is closed."""
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return False
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            return True
+    except OSError:
+        return False
 
 
 def _check_pth(value: str, field_name: str) -> list[FieldError]:
@@ -165,6 +181,12 @@ def preflight(config: RunConfig, *, mode: str = "new", resume_from: str = "", wo
         adjustments.append("mixed_precision turned off: fp16 needs a GPU and none was found")
     spe = sharded_steps_per_epoch(len(train.clips), config.batch_size, world_size)
     total = spe * config.epochs
+    continuation = plan_continue(Path(resume_from), steps_per_epoch=spe, epochs=config.epochs) if mode == "continue" else None
+    if continuation is not None:
+        total = continuation.final_step  # the continued run's own last step: progress never passes 100%
+        if continuation.steps_left == 0:
+            warnings.append(f"{continuation.resume_file.name} was saved in the last epoch of {config.epochs}: "
+                            "raise epochs to train further")
     if config.save_checkpoints and total <= config.save_step:
         warnings.append(f"this run has {total} steps and never reaches save_step={config.save_step}: "
                         "only best-model saves (after each epoch) and a save on stop will happen")
@@ -173,4 +195,4 @@ def preflight(config: RunConfig, *, mode: str = "new", resume_from: str = "", wo
     if base.is_demo:
         warnings.append("demo model: it trains for real but produces noise")
     return PreflightResult(config, base, train, evalset, spe, total, tuple(adjustments), tuple(warnings),
-                           world_size=world_size, gpus=gpus)
+                           world_size=world_size, gpus=gpus, continuation=continuation)

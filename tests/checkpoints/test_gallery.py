@@ -181,3 +181,13 @@ def test_checkpoint_marks_skip_unknown_steps_and_an_empty_curve(dead_run):
 def test_a_status_naming_a_shallow_run_folder_does_not_break_the_gallery(dead_run, named):
     write_json_atomic(status_path(dead_run.ws, dead_run.run_id), {"trainer_run_folder": named})
     assert dead_run.folder / "checkpoint_200.pth" in by_path(gallery(dead_run.ws))
+
+
+def test_bundles_set_aside_in_ready_previous_are_listed(dead_run):
+    earlier = dead_run.output / "ready" / "previous" / "20260101T090000.000000Z"
+    save_checkpoint(earlier / "unoptimize_model.pth", step=200)
+    (earlier / "config.json").write_text("{}")
+    entries = by_path(gallery(dead_run.ws))
+    entry = entries[earlier / "unoptimize_model.pth"]
+    assert entry.location == "previous ready" and entry.run_id == dead_run.run_id and entry.info.step == 200
+    assert entries[dead_run.output / "ready" / "unoptimize_model.pth"].location == "ready"

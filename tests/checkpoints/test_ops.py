@@ -13,16 +13,17 @@ import pytest
 import torch
 
 from core.checkpoints.files import Integrity, read_checkpoint_info
+from core.checkpoints.deletion import ProtectedCheckpointError, bytes_freed_by_deleting, delete_checkpoints
 from core.checkpoints.ops import (
     CheckpointIncompleteError,
-    ProtectedCheckpointError,
     SourceChangedError,
     TargetExistsError,
     clean_stale_temp_files,
-    delete_checkpoints,
     optimize,
     promote,
 )
+from core.checkpoints.files import CheckpointError
+from core.checkpoints.ready_bundles import read_manifest
 from core.trainer.vocabulary import VocabShrinkError, resize_text_vocab
 from tests.checkpoints.test_files import VOCAB, WIDTH, age, make_checkpoint, save_checkpoint
 
@@ -169,6 +170,97 @@ def test_delete_counts_hard_linked_backup_as_freeing_nothing(tmp_path):
     a = save_checkpoint(tmp_path / "model.pth")
     os.link(a, tmp_path / "model.pth.bak-20250101-000000")
     assert delete_checkpoints([a]) == 0
+
+
+# Trainer run folders and what is inside them: the run folder itself, our kept/ links, the set-aside
+# incomplete/ files, and run/training itself.
+TRAINER_AREA = ["run/training/GPT-June-01-2026_10+00AM-abc/model.pth",
+                "run/training/GPT-June-01-2026_10+00AM-abc/best_model-optimized.pth",
+                "run/training/GPT-June-01-2026_10+00AM-abc/kept/model.pth",
+                "run/training/GPT-June-01-2026_10+00AM-abc/incomplete/model.pth",
+                "run/training/model.pth"]
+
+
+@pytest.mark.parametrize("relative", TRAINER_AREA)
+def test_optimize_refuses_a_target_inside_the_trainers_run_folders(tmp_path, relative):
+    target = tmp_path / "out" / relative
+    src = save_checkpoint(target.with_name("best_model.pth"))  # the old default wrote beside its source
+    with pytest.raises(CheckpointError) as caught:
+        optimize(src, target)
+    message = str(caught.value)
+    assert "rotation deletes or miscounts" in message and "ready/" in message and "custom models folder" in message
+    assert not target.exists() and not list(target.parent.glob(".*partial*"))
+
+
+@pytest.mark.parametrize("relative", TRAINER_AREA)
+def test_promote_refuses_a_target_inside_the_trainers_run_folders(tmp_path, relative):
+    src = save_checkpoint(tmp_path / "custom" / "voice.pth")
+    target = tmp_path / "out" / relative
+    with pytest.raises(CheckpointError, match="rotation deletes or miscounts"):
+        promote(src, target)
+    assert not target.exists()
+
+
+def test_a_symlink_into_the_trainers_folder_is_refused_too(tmp_path):
+    run_folder = tmp_path / "out" / "run" / "training" / "GPT-abc"
+    run_folder.mkdir(parents=True)
+    (tmp_path / "shortcut").symlink_to(run_folder)
+    src = save_checkpoint(tmp_path / "custom" / "voice.pth")
+    with pytest.raises(CheckpointError, match="run/training"):
+        optimize(src, tmp_path / "shortcut" / "model.pth")
+    assert list(run_folder.iterdir()) == []
+
+
+def test_optimize_and_promote_still_write_to_ready_and_custom_folders(tmp_path):
+    src = save_checkpoint(tmp_path / "out" / "run" / "training" / "GPT-abc" / "best_model.pth")
+    assert optimize(src, tmp_path / "out" / "ready" / "model.pth").target.is_file()
+    assert promote(src, tmp_path / "models" / "custom" / "voice.pth").target.is_file()
+
+
+def test_optimize_into_ready_records_model_pth_in_the_manifest(tmp_path):
+    import hashlib
+
+    src = save_checkpoint(tmp_path / "out" / "run" / "training" / "GPT-abc" / "checkpoint_300.pth", step=300)
+    ready = tmp_path / "out" / "ready"
+    result = optimize(src, ready / "model.pth")
+    assert result.sha256 == hashlib.sha256((ready / "model.pth").read_bytes()).hexdigest()
+    manifest = read_manifest(ready)  # an older bundle without a manifest gets one
+    assert manifest is not None and manifest.optimized is not None
+    assert (manifest.optimized.file, manifest.optimized.sha256) == ("model.pth", result.sha256)
+    assert manifest.optimized.source == str(src) and manifest.optimized.step == 300
+    assert not manifest.optimized.from_bundle and manifest.source is None  # nothing says where unoptimize came from
+    assert "model.pth" in manifest.files
+    elsewhere = optimize(src, tmp_path / "models" / "custom" / "voice.pth")
+    assert not (elsewhere.target.parent / "manifest.json").exists()  # a manifest belongs to a bundle only
+
+
+def test_bytes_freed_counts_a_hard_linked_file_once_and_only_when_every_link_goes(tmp_path):
+    run_folder = tmp_path / "out" / "run" / "training" / "GPT-abc"
+    ckpt = save_checkpoint(run_folder / "checkpoint_100.pth", step=100)
+    (run_folder / "kept").mkdir()
+    kept = run_folder / "kept" / "checkpoint_100.pth"
+    os.link(ckpt, kept)  # a retention link: one inode, two names
+    other = save_checkpoint(run_folder / "checkpoint_200.pth", step=200)
+    size, other_size = ckpt.stat().st_size, other.stat().st_size
+    assert bytes_freed_by_deleting([ckpt, kept]) == size  # not 2 x size
+    assert bytes_freed_by_deleting([ckpt]) == 0  # kept/ still holds it
+    assert bytes_freed_by_deleting([kept]) == 0
+    assert bytes_freed_by_deleting([ckpt, kept, other]) == size + other_size
+    assert bytes_freed_by_deleting([other, run_folder / "." / "checkpoint_200.pth"]) == other_size  # one name, twice
+    assert bytes_freed_by_deleting([run_folder / "gone.pth"]) == 0
+
+
+def test_delete_returns_what_bytes_freed_by_deleting_predicted(tmp_path):
+    a = save_checkpoint(tmp_path / "checkpoint_100.pth", step=100)
+    os.link(a, tmp_path / "kept_100.pth")
+    b = save_checkpoint(tmp_path / "checkpoint_200.pth", step=200)
+    os.link(b, tmp_path / "kept_200.pth")
+    c = save_checkpoint(tmp_path / "checkpoint_300.pth", step=300)
+    selection = [a, tmp_path / "kept_100.pth", b, c, tmp_path / "." / "checkpoint_300.pth"]
+    predicted = bytes_freed_by_deleting(selection)
+    assert predicted == a.stat().st_size + c.stat().st_size  # b keeps its kept_200 link
+    assert delete_checkpoints(selection) == predicted
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kept_200.pth"]
 
 
 def _coqui_resize(gpt: dict, new_vocab: int) -> dict:

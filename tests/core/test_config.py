@@ -71,3 +71,26 @@ def test_the_four_guide_presets_exist():
         "Very long training": (2000, 5)}
     with pytest.raises(ConfigInvalid):
         apply_preset(RunConfig(), "Nope")
+
+
+def test_every_setting_has_a_label_in_words_and_its_key_in_the_help():
+    for spec in FIELDS:
+        assert spec.label and "_" not in spec.form_label and spec.form_label != spec.name, spec.name
+        assert f"`{spec.name}`" in spec.tooltip and spec.help in spec.tooltip
+    by_name = {f.name: f for f in FIELDS}
+    assert by_name["save_step"].form_label == "Checkpoint save frequency (steps)"
+    assert by_name["save_n_checkpoints"].form_label == "Checkpoints kept"
+    assert by_name["epochs"].form_label == "Epochs"
+    assert "100 to 5,000" in by_name["save_step"].tooltip and "500" in by_name["save_step"].help  # the guide's advice
+
+
+def test_field_errors_read_as_sentences_with_the_label_and_the_key():
+    from core.config import field_error_text
+    from core.errors import FieldError
+
+    errors = field_errors({"save_n_checkpoints": 11})
+    text = field_error_text(FieldError("save_n_checkpoints", errors["save_n_checkpoints"]))
+    assert text == "Checkpoints kept (save_n_checkpoints) is 11; allowed from 1 to 10."
+    assert (field_error_text(FieldError("output_path", "/proc is not writable; choose a folder you can write to"))
+            == "Output folder (output_path): /proc is not writable; choose a folder you can write to.")
+    assert field_error_text(FieldError("save_stepp", "is not a known setting")) == "save_stepp is not a known setting."

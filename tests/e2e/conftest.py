@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -21,17 +21,12 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-component-update", "--disable-sync"]
 
 
-@pytest.fixture(scope="session")
-def dashboard(tmp_path_factory, demo_workspace):
-    """`streamlit run streamlit_app.py` on 127.0.0.1, on a workspace that already has the demo files."""
-    ws, _demo = demo_workspace
-    root = tmp_path_factory.mktemp("e2e")
-    shutil.copytree(ws.demo_dir, root / "workspace" / "demo")
+def serve(workspace: Path, log_path: Path):
+    """`make run PORT=...` on `workspace`, as a user starts the dashboard; returns (server, url) once it answers."""
     port = free_port()
-    log = open(root / "streamlit.log", "wb")
-    env = dict(os.environ, XTTS_WORKSPACE=str(root / "workspace"))
-    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
-                               "--server.address", "127.0.0.1", "--server.headless", "true"],
+    log = open(log_path, "wb")
+    env = dict(os.environ, XTTS_WORKSPACE=str(workspace))
+    server = subprocess.Popen(["make", "--no-print-directory", "run", f"PORT={port}"],
                               cwd=PROJECT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
@@ -43,11 +38,36 @@ def dashboard(tmp_path_factory, demo_workspace):
         except OSError:
             time.sleep(0.3)
     else:
-        server.kill()
-        pytest.fail("the dashboard did not answer on " + url)
-    yield url, root / "workspace"
-    server.terminate()
+        os.killpg(server.pid, signal.SIGKILL)
+        pytest.fail("the dashboard did not answer on " + url + ": " + log_path.read_text()[-2000:])
+    return server, url
+
+
+def stop(server: subprocess.Popen) -> None:
+    os.killpg(server.pid, signal.SIGTERM)  # make and the Streamlit server it started
     server.wait(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def dashboard(tmp_path_factory, demo_workspace):
+    """The dashboard started the way a user starts it, `make run`, on a workspace that already has the demo files.
+
+    No address is given here: what it listens on is what `make run` and the project's config choose.
+    """
+    ws, _demo = demo_workspace
+    root = tmp_path_factory.mktemp("e2e")
+    shutil.copytree(ws.demo_dir, root / "workspace" / "demo")
+    server, url = serve(root / "workspace", root / "streamlit.log")
+    yield url, root / "workspace"
+    stop(server)
+
+
+@pytest.fixture
+def fresh_dashboard(tmp_path):
+    """`make run` on an empty workspace, as after a clean clone: the first open has to make the demo."""
+    server, url = serve(tmp_path / "workspace", tmp_path / "streamlit.log")
+    yield url, tmp_path / "workspace"
+    stop(server)
 
 
 @pytest.fixture(scope="session")

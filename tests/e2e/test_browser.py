@@ -39,11 +39,19 @@ def test_every_page_opens_without_errors(tab, dashboard):
 def test_a_new_user_runs_the_demo_end_to_end(tab, dashboard):
     url, workspace = dashboard
     open_page(tab, url, "")
+    # Long enough that Stop below always lands while it trains, even on a busy machine.
+    epochs = tab.get_by_role("spinbutton", name="Epochs", exact=True)
+    epochs.fill("12")
+    epochs.press("Enter")
+    tab.wait_for_load_state("networkidle")
     tab.get_by_role("button", name="Start", exact=True).click()
     tab.get_by_text(re.compile(r"Started run \d{8}-")).wait_for()
     tab.get_by_text(re.compile(r"Last checkpoint: step \d+")).wait_for(timeout=240_000)
     no_exceptions(tab)
     shot(tab, "train-running")
+    # What a new user sees after Start, back at the top: the live status of the run (README "First run").
+    tab.get_by_role("heading", name="Train", exact=True).first.scroll_into_view_if_needed()
+    tab.screenshot(path=str(ARTIFACTS / "first-run-training.png"))
 
     # The gallery lists the checkpoint the running trainer just saved.
     open_page(tab, url, "checkpoints")
@@ -84,7 +92,7 @@ def test_a_new_user_runs_the_demo_end_to_end(tab, dashboard):
 def test_form_values_survive_a_visit_to_another_page(tab, dashboard):
     url, _ = dashboard
     open_page(tab, url, "")
-    epochs = tab.get_by_role("spinbutton", name="epochs (1-1,000)")
+    epochs = tab.get_by_role("spinbutton", name="Epochs", exact=True)
     epochs.fill("7")
     epochs.press("Enter")
     tab.wait_for_timeout(1500)
@@ -96,7 +104,7 @@ def test_form_values_survive_a_visit_to_another_page(tab, dashboard):
     from playwright.sync_api import expect
 
     tab.wait_for_load_state("networkidle")
-    expect(tab.get_by_role("spinbutton", name="epochs (1-1,000)")).to_have_value("7", timeout=30_000)
+    expect(tab.get_by_role("spinbutton", name="Epochs", exact=True)).to_have_value("7", timeout=30_000)
 
 
 def test_the_dashboard_listens_on_localhost_only(dashboard):

@@ -65,9 +65,11 @@ def test_temp_files_of_a_killed_promote_are_cleaned_at_startup_and_never_listed(
     output = tmp_path / "out"
     _record, folder = finished_run(ws, output)
     src = folder / "checkpoint_100.pth"
-    targets = [ws.custom_models_dir / "voice.pth", output / "ready" / "unoptimize_model.pth",
-               folder / KEPT_DIR / "checkpoint_100.pth", folder / "promoted.pth"]
-    for target in targets:
+    targets = [ws.custom_models_dir / "voice.pth", output / "ready" / "unoptimize_model.pth"]
+    # Promote refuses targets in a trainer run folder; a retention link killed mid-way leaves the same
+    # kind of temp file there, made here by hand for the same (soon dead) writer.
+    by_hand = [folder / KEPT_DIR / "checkpoint_100.pth", folder / "best_model.pth"]
+    for target in targets + by_hand:
         target.parent.mkdir(parents=True, exist_ok=True)
     marks = tmp_path / "marks"
     marks.mkdir()
@@ -79,9 +81,11 @@ def test_temp_files_of_a_killed_promote_are_cleaned_at_startup_and_never_listed(
     finally:
         os.kill(child.pid, signal.SIGKILL)
         child.wait()
-    leftovers = [t.with_name(f".{t.name}.partial-{child.pid}") for t in targets]
+    for target in by_hand:
+        target.with_name(f".{target.name}.partial-{child.pid}").write_bytes(b"cut")
+    leftovers = [t.with_name(f".{t.name}.partial-{child.pid}") for t in targets + by_hand]
     assert all(p.is_file() for p in leftovers)
-    assert not any(t.exists() for t in targets), "no half file under a final name"
+    assert not any(t.exists() for t in targets + by_hand), "no half file under a final name"
     listed = {e.path for e in gallery(ws)}
     assert listed == {src}, "temp files are never listed as models"
 

@@ -12,6 +12,7 @@ from core.config import SAMPLE_RATE_HZ, RunConfig
 from core.errors import LaunchRefused
 from core.runs.launcher import request_stop, start_run, wait_until_ended
 from core.checkpoints.files import checkpoint_looks_complete
+from core.checkpoints.layout import incomplete_dir
 from core.checkpoints.resume import newest_resumable_folder
 from core.registry.records import outcome_path
 from core.registry.state import RunPhase, read_run_state
@@ -68,7 +69,8 @@ def test_every_setting_reached_the_trainer(demo_run):
 
 def test_ready_bundle_after_finish(demo_run):
     ready = Path(demo_run.config.output_path) / "ready"
-    assert sorted(p.name for p in ready.iterdir()) == ["config.json", "reference.wav", "unoptimize_model.pth", "vocab.json"]
+    assert sorted(p.name for p in ready.iterdir()) == ["config.json", "manifest.json", "reference.wav",
+                                                       "unoptimize_model.pth", "vocab.json"]
     assert filecmp.cmp(ready / "unoptimize_model.pth", demo_run.run_folder / "best_model.pth", shallow=False)
     longest = max(demo_run.demo.train_csv.read_text().splitlines()[1:], key=lambda l: len(l.split("|")[1]))
     assert filecmp.cmp(ready / "reference.wav", demo_run.demo.train_csv.parent / longest.split("|")[0], shallow=False)
@@ -121,7 +123,7 @@ def test_continue_skips_a_truncated_checkpoint_and_keeps_the_step(stopped_run):
     # What a crash mid-save leaves: the highest step, cut short.
     good = folder / f"checkpoint_{stopped.status.step}.pth"
     truncated = folder / "checkpoint_99999.pth"
-    truncated.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    cut_bytes = truncated.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
     resumed = start_run(ws, config, mode="continue", resume_from=str(folder))
     assert wait_until_ended(ws, resumed.run_id, 300) is RunPhase.FINISHED
     state = read_run_state(ws, resumed.run_id)
@@ -130,7 +132,9 @@ def test_continue_skips_a_truncated_checkpoint_and_keeps_the_step(stopped_run):
     # The trainer resumes at checkpoint step + 1 and redoes the interrupted epoch from its start.
     stopped_step, stopped_epoch = stopped.status.step, stopped.status.epoch
     assert state.status.step == stopped_step + 1 + (config.epochs - stopped_epoch) * 60
-    assert (folder / "checkpoint_99999.pth.incomplete").is_file(), "the truncated file is kept, renamed"
+    set_aside = incomplete_dir(folder) / "checkpoint_99999.pth"
+    assert set_aside.is_file() and set_aside.stat().st_size == cut_bytes, "the truncated file is kept, out of the trainer's reach"
+    assert not list(folder.glob("checkpoint_99999*")), "nothing of it is left where the trainer's globs look"
 
 
 def test_restore_from_checkpoint_weights_restarts_the_step(demo_run, tmp_path):

@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from core.checkpoints.files import Integrity, read_checkpoint_info
+from core.checkpoints.files import CheckpointError, Integrity, read_checkpoint_info
+from core.checkpoints.ready_bundles import read_manifest
 from core.checkpoints.ops import CheckpointIncompleteError, TargetExistsError, optimize, promote
 from core.checkpoints.gallery import gallery, protected_paths
 from core.trainer.ready_export import export_ready_from
@@ -71,6 +72,38 @@ def test_export_ready_from_any_checkpoint(demo_run, tmp_path):
                                tmp_path / "ready")
     assert sorted(p.name for p in bundle.files) == ["config.json", "reference.wav", "unoptimize_model.pth", "vocab.json"]
     assert read_checkpoint_info(tmp_path / "ready" / "unoptimize_model.pth").step == 100
+
+
+def test_the_end_of_run_export_writes_a_manifest(demo_run):
+    import hashlib
+
+    ready = Path(demo_run.config.output_path) / "ready"
+    manifest = read_manifest(ready)
+    assert manifest is not None, "the training process wrote ready/ without a manifest"
+    assert manifest.source == str(demo_run.run_folder / "best_model.pth")
+    assert manifest.run_id == demo_run.record.run_id
+    best = read_checkpoint_info(demo_run.run_folder / "best_model.pth")
+    assert (manifest.step, manifest.epoch, manifest.eval_loss) == (best.step, best.epoch, best.eval_loss)
+    assert manifest.sha256 == hashlib.sha256((ready / "unoptimize_model.pth").read_bytes()).hexdigest()
+    assert set(manifest.files) >= {"unoptimize_model.pth", "config.json", "vocab.json", "reference.wav"}
+
+
+def test_export_ready_twice_keeps_the_first_bundle(demo_run, tmp_path):
+    ready = tmp_path / "ready"
+    export_ready_from(demo_run.ws, demo_run.record.run_id, demo_run.run_folder / "checkpoint_100.pth", ready)
+    first = (ready / "unoptimize_model.pth").stat().st_ino
+    bundle = export_ready_from(demo_run.ws, demo_run.record.run_id, demo_run.run_folder / "checkpoint_200.pth", ready)
+    assert bundle.previous is not None and (bundle.previous / "unoptimize_model.pth").stat().st_ino == first
+    assert read_checkpoint_info(bundle.previous / "unoptimize_model.pth").step == 100
+    assert read_checkpoint_info(ready / "unoptimize_model.pth").step == 200
+    assert read_manifest(bundle.previous).step == 100 and read_manifest(ready).step == 200
+
+
+def test_export_ready_refuses_a_folder_inside_the_run_folder(demo_run):
+    folder = demo_run.run_folder / "ready"
+    with pytest.raises(CheckpointError, match="rotation deletes or miscounts"):
+        export_ready_from(demo_run.ws, demo_run.record.run_id, demo_run.run_folder / "checkpoint_100.pth", folder)
+    assert not folder.exists()
 
 
 def test_checkpoints_page_lists_and_promotes(demo_run, page, tmp_path):

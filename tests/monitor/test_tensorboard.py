@@ -43,3 +43,15 @@ def test_a_child_that_never_answers_times_out(tmp_path):
     outcome = ensure_tensorboard(tmp_path / "run", tmp_path / "state", python=python, timeout_s=0.5)
     assert outcome == TensorBoardTimedOut("no answer within 0.5 s")
     assert not list((tmp_path / "state").glob("*.json"))
+
+
+def test_a_remote_browser_is_told_how_to_reach_tensorboard():
+    from core.monitor.tensorboard import remote_access_hint
+
+    url = "http://127.0.0.1:6123/"
+    for local in (None, "", "127.0.0.1:8501", "localhost:8501", "[::1]:8501", "localhost"):
+        assert remote_access_hint(url, local) is None
+    hint = remote_access_hint(url, "trainbox.lan:8501")
+    assert "ssh -N -L 6123:127.0.0.1:6123 <you>@trainbox.lan" in hint and "http://127.0.0.1:6123/" in hint
+    assert "ssh -N -L 6123:127.0.0.1:6123 <you>@fe80::1" in remote_access_hint(url, "[fe80::1]:8501")
+    assert "@10.0.0.5`" in remote_access_hint(url, "10.0.0.5")

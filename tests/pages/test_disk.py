@@ -1,6 +1,7 @@
 """The Disk page with AppTest: plan, verdict, presets, field errors, and a selected run's measured bytes."""
 from __future__ import annotations
 
+import json
 import os
 
 from core.atomic_io import write_json_atomic
@@ -92,3 +93,11 @@ def test_live_run_is_measured_but_only_the_training_process_writes_history(page,
     # The page is a reader: the history is the training process's (core.runs.status_reporter).
     assert read_samples(samples_path(ws, run_id)) == []
     assert not samples_path(ws, run_id).exists()
+
+
+def test_the_chart_draws_disk_use_as_steps_not_slopes(page):
+    """Files appear at saves: between two points the bytes hold, then jump."""
+    at = page("pages/disk.py").run()
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    forecast = next(trace for trace in spec["data"] if trace.get("name") == "forecast")
+    assert forecast["line"]["shape"] == "hv"
