@@ -7,6 +7,7 @@ import streamlit as st
 from core.registry.records import list_run_ids, load_record
 from core.registry.state import read_run_state
 from pages.common import SELECTED_RUN_KEY, first_open_progress, workspace
+from pages.notifications_panel import toast_new_notifications
 
 st.set_page_config(page_title="XTTS fine-tuning", page_icon=":material/graphic_eq:", layout="wide")
 
@@ -15,6 +16,7 @@ PAGES = [
     st.Page("pages/monitor.py", title="Monitor", icon=":material/monitoring:"),
     st.Page("pages/disk.py", title="Disk", icon=":material/hard_drive:"),
     st.Page("pages/checkpoints.py", title="Checkpoints", icon=":material/inventory_2:"),
+    st.Page("pages/runs.py", title="Runs", icon=":material/table_rows:"),
 ]
 
 
@@ -42,7 +44,7 @@ def run_picker() -> None:
 def keep_form_state() -> None:
     """Streamlit drops a widget's state when a page without that widget runs; re-assigning the
     values makes them plain session state, so the Train form survives a visit to another page."""
-    for key in [k for k in st.session_state if str(k).startswith(("cfg_", "gal_", "mon_", "disk_"))]:
+    for key in [k for k in st.session_state if str(k).startswith(("cfg_", "gal_", "mon_", "disk_", "runs_"))]:
         st.session_state[key] = st.session_state[key]
 
 
@@ -75,6 +77,7 @@ password_gate()
 keep_form_state()
 navigation = st.navigation(PAGES)
 run_picker()
+toast_new_notifications()  # in every open tab: runs that finished, failed, stopped or will fill the disk
 with first_open_progress(navigation.title):
     cleaned_once(str(workspace().root))
     navigation.run()

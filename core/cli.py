@@ -4,7 +4,7 @@
     python -m core.cli status RUN_ID [--json]
     python -m core.cli stop RUN_ID [--wait] [--grace-s 180]
     python -m core.cli resume --output PATH | --from-checkpoint CKPT [--set ...]
-    python -m core.cli list [--json]
+    python -m core.cli list [--json]      every run with the Runs page's columns
 
 A run started here shows up in the dashboard and the other way round. Libraries' warnings and log
 lines (transformers' model-config notes, torch deprecations) go to <workspace>/logs/cli.log, not the
@@ -25,7 +25,6 @@ from typing import Iterator, TextIO
 
 from core.config import FIELD_BY_NAME, RunConfig, field_error_text, validate_config
 from core.errors import ConfigInvalid, FieldError, LaunchRefused
-from core.registry.records import list_run_ids
 from core.registry.state import read_run_state
 from core.trainer.demo import ensure_demo
 from core.trainer.demo import demo_config
@@ -214,11 +213,31 @@ def cmd_stop(args, ws) -> ExitStatus:
     return ExitStatus.OK if outcome.signalled else ExitStatus.NOT_FOUND
 
 
+def _list_line(row, differences) -> str:
+    """One run per line: the Runs page's columns in words."""
+    from core.overview.table import setting_text
+    from core.text import format_clock
+
+    dataset = (f"{row.dataset.name} ({row.dataset.clips} clips, {row.dataset.hours:.2f} h)" if row.dataset else "-")
+    best = f"best {row.best_loss:.4f} @ {row.best_step}" if row.best_loss is not None else "best -"
+    disk = f"{row.disk_bytes / 1e6:,.1f} MB" if row.disk_bytes is not None else "- MB"
+    settings = ", ".join(f"{d.label}={setting_text(d.values.get(row.run_id))}" for d in differences)
+    return "  ".join([
+        row.run_id, f"{row.phase.value:<9}", f"step {row.step}/{row.total_steps}", row.base_model or "-",
+        row.language or "-", dataset, best, format_clock(row.duration_s), disk,
+        f"ready: {row.ready_bundle.label}" if row.ready_bundle else "ready: -", row.output_path or "-",
+    ]) + (f"  [{settings}]" if settings else "")
+
+
 def cmd_list(args, ws) -> ExitStatus:
-    runs = [_state_dict(ws, run_id) for run_id in list_run_ids(ws)]
-    text = "\n".join(f"{r['run_id']}  {r['phase']:<9} step {r['step']}/{r['total_steps']}  {r['output_path']}"
-                     for r in runs) or "no runs"
-    _print(args, runs, text)
+    # core.overview reads ready/ manifests through core.checkpoints.ready_bundles, which loads torch.
+    from core.overview.reader import read_rows
+    from core.overview.table import differing_settings, row_json
+
+    rows = read_rows(ws)
+    differences = differing_settings([r for r in rows if r.config])
+    text = "\n".join(_list_line(r, differences) for r in rows) or "no runs"
+    _print(args, [row_json(r, differences) for r in rows], text)
     return ExitStatus.OK
 
 
@@ -247,7 +266,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run_id")
     p.add_argument("--wait", action="store_true")
     p.add_argument("--grace-s", type=float, default=180.0)
-    sub.add_parser("list")
+    p = sub.add_parser("list", help="every run: state, base model, dataset, steps, best loss, duration, disk, ready/")
+    # Also after the command (`list --json`); SUPPRESS keeps a --json given before it.
+    p.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print one JSON list")
     return parser
 
 

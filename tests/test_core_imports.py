@@ -18,11 +18,13 @@ print(len(names))
 ALLOWED = {
     "base": {"base"},
     "registry": {"base", "registry"},
+    "notify": {"base", "registry", "notify"},
     "checkpoints": {"base", "registry", "checkpoints"},
     "trainer": {"base", "registry", "checkpoints", "trainer"},
     "disk": {"base", "registry", "checkpoints", "trainer", "disk"},
-    "runs": {"base", "registry", "checkpoints", "trainer", "disk", "runs"},
+    "runs": {"base", "registry", "notify", "checkpoints", "trainer", "disk", "runs"},
     "monitor": {"base", "registry", "checkpoints", "monitor"},
+    "overview": {"base", "registry", "checkpoints", "trainer", "disk", "overview"},
 }
 ENTRY_POINTS = {"core/cli.py"}  # the CLI sits on top, beside the pages
 

@@ -18,16 +18,17 @@ import stat
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.atomic_io import read_json, write_json_atomic
-from core.checkpoints.files import CheckpointInfo
 from core.checkpoints.layout import MANIFEST_NAME, PREVIOUS_DIR, READY_DIR, READY_MODEL_NAME, ready_dir
 from core.registry.records import list_run_ids, load_record
 from core.workspace import Workspace
 
-# Our names inside ready/ (they belong beside the others in core.checkpoints.layout).
-MANIFEST_VERSION = 1
+if TYPE_CHECKING:  # only a type here: importing files.py loads torch, which `core.cli list` should not
+    from core.checkpoints.files import CheckpointInfo
+
+MANIFEST_VERSION = 1  # manifest.json's format
 
 
 @dataclass(frozen=True)

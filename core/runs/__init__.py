@@ -5,6 +5,6 @@
 history through `status_reporter`; `rank_group` leads a multi-rank run; `distributed` is our own
 gradient sync; `stopper` escalates a stop that SIGINT did not end.
 
-May import: everything below it (base, registry, checkpoints, trainer, disk); nothing imports it
+May import: everything below it (base, registry, notify, checkpoints, trainer, disk); nothing imports it
 but the CLI and the pages.
 """

@@ -3,19 +3,28 @@
 The training process (rank 0) is the only writer of these files; pages and the CLI read them
 through core.registry. status.json is rewritten at most every STATUS_MIN_INTERVAL_S, and at once on
 every save, so a page sees a checkpoint as soon as the trainer has written it.
+
+It also tells the user (core.notify) when the disk trend says the disk fills within the hour and,
+through `notify_run_end`, how the run ended: the training process sends these itself, so they go
+out with no browser open. Sending never waits for a service (a detached delivery process does).
 """
 from __future__ import annotations
 
 import time
 from pathlib import Path
 
-from core.atomic_io import write_json_atomic
+from core.atomic_io import read_json, write_json_atomic
 from core.checkpoints.layout import BEST_MODEL_NAME, best_step_files, periodic_checkpoints, ready_dir
 from core.checkpoints.retention import RetentionPolicy, keep_best, keep_milestone
-from core.disk.tracking import MIN_SAMPLE_INTERVAL_S, measure_folders, record_sample
-from core.registry.records import EXIT_INTERRUPTED, RunFiles
+from core.disk.tracking import MIN_SAMPLE_INTERVAL_S, SampleReader, disk_trend, measure_folders, record_sample
+from core.machine import disk_space
+from core.notify.dispatch import Notifier
+from core.notify.run_events import disk_full_soon, run_ended
+from core.registry.records import EXIT_INTERRUPTED, RunFiles, last_log_lines
+from core.registry.state import disk_full_hint
 from core.registry.status import RunStatus, SavedModel
 from core.trainer.preflight import PreflightResult
+from core.workspace import Workspace
 
 STATUS_MIN_INTERVAL_S = 0.5
 
@@ -26,12 +35,37 @@ def write_outcome(files: RunFiles, code: int, message: str, *, replace: bool = F
         write_json_atomic(files.outcome, {"exit_code": code, "message": message, "ended_at": time.time(), **extra})
 
 
+def notify_run_end(files: RunFiles, notifier: Notifier | None) -> None:
+    """Tell the user how the run ended (finished, stopped, failed with its last log lines), from
+    outcome.json and status.json as they now stand; at most once per run, whoever calls first."""
+    if notifier is None:
+        return
+    try:
+        outcome = read_json(files.outcome)
+        if not isinstance(outcome, dict) or not isinstance(outcome.get("exit_code"), int):
+            return
+        best = RunStatus.from_json(read_json(files.status)).best_model
+        rank = outcome.get("failed_rank") if isinstance(outcome.get("failed_rank"), int) else 0
+        # The run folder is <workspace>/runs/<run id>: the log tail is read the way the pages read it.
+        lines = tuple(last_log_lines(Workspace(files.folder.parent.parent), files.folder.name, rank=rank))
+        message = str(outcome.get("message") or f"exited with status {outcome['exit_code']}")
+        if outcome["exit_code"] not in (0, EXIT_INTERRUPTED):
+            message += disk_full_hint(lines)
+        notifier.notify(run_ended(files.folder.name, outcome["exit_code"], message, last_lines=lines,
+                                  best_loss=best.loss if best else None, best_step=best.step if best else None))
+    except Exception as exc:  # noqa: BLE001 - telling the user must never change how the run ends
+        print(f" > NOTE: the end-of-run notification failed ({type(exc).__name__})", flush=True)
+
+
 class StatusReporter:
     """status.json from the trainer's callbacks, without writing it on every step."""
 
-    def __init__(self, files: RunFiles, checked: PreflightResult):
+    def __init__(self, files: RunFiles, checked: PreflightResult, notifier: Notifier | None = None):
         self.files = files
         self.checked = checked
+        self.notifier = notifier
+        self.disk_reader = SampleReader(files.disk_samples)
+        self.disk_warned = False
         self.retention = RetentionPolicy(checked.config.keep_best_k, checked.config.milestone_every_steps)
         self.last_write = 0.0
         self.last_disk_sample = 0.0
@@ -59,8 +93,23 @@ class StatusReporter:
         if folder is None or now - self.last_disk_sample < MIN_SAMPLE_INTERVAL_S:
             return
         ready = ready_dir(self.checked.config.output_path)
-        record_sample(self.files.disk_samples, measure_folders(folder, ready, step=self.status.step))
+        if record_sample(self.files.disk_samples, measure_folders(folder, ready, step=self.status.step)):
+            self.warn_if_disk_fills()
         self.last_disk_sample = now
+
+    def warn_if_disk_fills(self) -> None:
+        """Notify once when, at the current rate, the disk fills within the hour and before the run ends."""
+        if self.notifier is None or self.disk_warned:
+            return
+        try:
+            free = disk_space(self.checked.config.output_path).free_bytes
+            trend = disk_trend(self.disk_reader.load(), free, horizon_s=self.status.eta_s)
+        except OSError:
+            return  # a warning about the disk must not fail the run (this runs inside a trainer callback)
+        event = disk_full_soon(self.files.folder.name, trend.full_in_s, free)
+        if event is not None:
+            self.disk_warned = True
+            self.notifier.notify(event)
 
     def _files(self, trainer) -> None:
         folder = Path(trainer.output_path)
@@ -131,6 +180,7 @@ class StatusReporter:
         saved = trainer.config.save_on_interrupt
         write_outcome(self.files, EXIT_INTERRUPTED, f"stopped by SIGINT at step {step}"
                       + ("; the trainer saved checkpoint_%d.pth" % step if saved else ""))
+        notify_run_end(self.files, self.notifier)  # here, as no code of ours runs after this callback
 
     def callbacks(self) -> dict:
         return {"on_init_end": self.on_init_end, "on_train_step_end": self.on_train_step_end,

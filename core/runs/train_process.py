@@ -20,13 +20,15 @@ from pathlib import Path
 from core.atomic_io import read_json
 from core.checkpoints.layout import ready_dir
 from core.config import RunConfig
+from core.notify.dispatch import Notifier
+from core.notify.files import notify_files_of_run
 from core.registry.output_lock import try_lock_output
 from core.registry.process_identity import identify
 from core.registry.records import EXIT_INTERRUPTED, RunFiles, RunRecord, write_record
 from core.registry.status import ReadyExport
 from core.runs.distributed import GradientSync, RankEnv, init_group, leave_group, pin_local_gpu, weights_fingerprint
 from core.runs.rank_group import LEADER_ENV, supervise
-from core.runs.status_reporter import StatusReporter, write_outcome
+from core.runs.status_reporter import StatusReporter, notify_run_end, write_outcome
 from core.trainer.gpt_config import build_gpt_trainer_config
 from core.trainer.intact_resume import use_only_intact_checkpoints
 from core.trainer.preflight import preflight
@@ -40,7 +42,7 @@ def train(folder: Path, reporter_box: list, rank: RankEnv | None = None) -> int:
     checked = preflight(RunConfig(**launch["config"]), mode=launch["mode"], resume_from=launch["resume_from"],
                         world_size=rank.world_size if rank else 1)
     is_main = rank is None or rank.is_main
-    reporter = StatusReporter(files, checked) if is_main else None
+    reporter = StatusReporter(files, checked, Notifier(notify_files_of_run(folder))) if is_main else None
     if reporter:
         reporter_box.append(reporter)
     for note in (*checked.adjustments, *checked.warnings):
@@ -180,7 +182,11 @@ def main(argv: list[str]) -> int:
     launch = read_json(files.launch) or {}
     wanted = int(launch.get("world_size") or 1)
     if rank is None and wanted > 1:
-        return supervise(folder, wanted, [int(g) for g in launch.get("gpus") or []], sys.executable)
+        try:
+            return supervise(folder, wanted, [int(g) for g in launch.get("gpus") or []], sys.executable)
+        finally:
+            # The leader has the last word on how a multi-rank run ended (which rank failed, and why).
+            notify_run_end(files, Notifier(notify_files_of_run(folder)))
     if rank is not None:
         become_rank(folder, rank)
     if rank is not None and not rank.is_main:
@@ -204,6 +210,10 @@ def main(argv: list[str]) -> int:
         if box and code != 0:
             box[0].update(phase="stopped" if code == EXIT_INTERRUPTED else "failed")
             box[0].write(force=True)
+        sys.stdout.flush()
+        sys.stderr.flush()  # the traceback above is part of the "failed" notification's last lines
+        if LEADER_ENV not in os.environ:  # under our rank-group leader, the leader notifies
+            notify_run_end(files, Notifier(notify_files_of_run(folder)))
     return code
 
 

@@ -6,6 +6,7 @@ import pytest
 EMPTY_WORKSPACE_TEXT = {
     "pages/monitor.py": "No runs yet: start one on the Train page.",
     "pages/checkpoints.py": "No checkpoints yet: start a run on the Train page.",
+    "pages/runs.py": "No runs yet: start one on the Train page.",
 }
 
 
@@ -21,12 +22,13 @@ def texts(at) -> str:
                     for e in group)
 
 
-@pytest.mark.parametrize("name", ["pages/train.py", "pages/monitor.py", "pages/disk.py", "pages/checkpoints.py"])
+@pytest.mark.parametrize("name", ["pages/train.py", "pages/monitor.py", "pages/disk.py", "pages/checkpoints.py",
+                                  "pages/runs.py"])
 def test_page_renders_what_a_new_user_needs(page, fresh_root, name):
     at = page(name, root=fresh_root).run()
     assert not at.exception, at.exception
     title = {"pages/train.py": "Train", "pages/monitor.py": "Monitor", "pages/disk.py": "Disk",
-             "pages/checkpoints.py": "Checkpoints"}[name]
+             "pages/checkpoints.py": "Checkpoints", "pages/runs.py": "Runs"}[name]
     assert [t.value for t in at.title] == [title]
     if name in EMPTY_WORKSPACE_TEXT:
         assert EMPTY_WORKSPACE_TEXT[name] in texts(at)
