@@ -17,6 +17,7 @@ from core.workspace import Workspace
 
 WORKSPACE_KEY = "workspace_root"
 SELECTED_RUN_KEY = "selected_run_id"
+RUN_PICKER_KEY = "run_picker"  # the router's sidebar selectbox: it would overwrite the selection
 PREPARING_DEMO = ("Preparing the demo: a tiny XTTS model and a synthetic dataset are being created in the workspace. "
                   "This happens once, on the first start, and takes about half a minute.")
 LOADING_LIBRARIES = "Loading the training libraries (torch, coqui TTS): a few seconds, once after each dashboard start."
@@ -82,6 +83,12 @@ def first_open_progress(page: str) -> Iterator[None]:
     finally:
         notice.empty()
         _warm_pages.add((root, page))
+
+
+def select_run(run_id: str) -> None:
+    """Make `run_id` the run every page shows (the router's sidebar picker included)."""
+    st.session_state[SELECTED_RUN_KEY] = run_id
+    st.session_state[RUN_PICKER_KEY] = run_id
 
 
 def selected_run_id() -> str | None:

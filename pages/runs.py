@@ -16,13 +16,12 @@ from core.overview.table import SORT_KEYS, RunFilter, SettingDifference, differi
 from core.path_guard import outside_roots_errors
 from core.runs.launcher import start_run
 from core.text import format_clock, format_local_time
-from pages.common import SELECTED_RUN_KEY, event_reader, human_bytes, workspace
+from pages.common import RUN_PICKER_KEY, SELECTED_RUN_KEY, event_reader, human_bytes, select_run, workspace
 from pages.notifications_panel import render_notifications_panel
 
 FLASH_KEY = "runs_flash"
 GOTO_KEY = "runs_goto"  # a page to open, set by a callback: st.switch_page works in the script, not in callbacks
 CONFIRM_KEY = "runs_confirm_delete"  # the run whose deletion waits for "Yes, delete"
-ROUTER_PICKER_KEY = "run_picker"  # the router's sidebar run picker follows the run chosen here
 MONITOR_PAGE, CHECKPOINTS_PAGE = "pages/monitor.py", "pages/checkpoints.py"
 HIGHLIGHT = "background-color: rgba(255, 196, 0, 0.25)"
 LIVE_REFRESH_S = 5.0
@@ -38,11 +37,6 @@ def overview_reader(root: str) -> OverviewReader:
 
 def flash(level: str, text: str) -> None:
     st.session_state.setdefault(FLASH_KEY, []).append((level, text))
-
-
-def select_run(run_id: str) -> None:
-    st.session_state[SELECTED_RUN_KEY] = run_id
-    st.session_state[ROUTER_PICKER_KEY] = run_id
 
 
 def on_open(run_id: str, page: str) -> None:
@@ -96,7 +90,7 @@ def on_delete(run_id: str) -> None:
         return
     if st.session_state.get(SELECTED_RUN_KEY) == run_id:
         st.session_state.pop(SELECTED_RUN_KEY, None)
-        st.session_state.pop(ROUTER_PICKER_KEY, None)
+        st.session_state.pop(RUN_PICKER_KEY, None)
     flash("success", f"Deleted run {run_id}: {human_bytes(deleted.bytes_freed)} freed.")
     for sentence in deleted.kept:
         flash("info", sentence)

@@ -16,7 +16,7 @@ from core.runs.launcher import request_stop, start_run
 from core.checkpoints.resume import all_checkpoints, newest_resumable_folder
 from core.registry.records import list_run_ids
 from core.workspace_settings import read_settings, update_settings
-from pages.common import SELECTED_RUN_KEY, demo_assets, workspace
+from pages.common import SELECTED_RUN_KEY, demo_assets, select_run, workspace
 from pages.run_status import render_run_status
 
 FLASH_KEY = "train_flash"  # {area: [(level, text)]}: each message shows where its action was taken
@@ -106,8 +106,7 @@ def launch(mode: str, resume_from: str = "") -> None:
     except LaunchRefused as exc:
         flash("error", f"Not started: {str(exc).rstrip('.')}.")
         return
-    st.session_state[SELECTED_RUN_KEY] = record.run_id
-    st.session_state["run_picker"] = record.run_id
+    select_run(record.run_id)
     flash("success", f"Started run {record.run_id} ({mode}). Its live status is at the top of this page; "
                      "the Monitor page shows its log and loss curves.")
 

@@ -11,18 +11,16 @@ says when a delivery fails.
 from __future__ import annotations
 
 import ipaddress
-import json
 import logging
 import os
 import re
 import secrets
-import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Iterator
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from core.atomic_io import read_json
+from core.atomic_io import read_json, write_json_atomic
 from core.notify.files import NotifyFiles
 
 URLS_FILE_MODE = 0o600
@@ -109,20 +107,7 @@ def write_channels(files: NotifyFiles, channels: Channels) -> None:
     files.ensure()
     data = {"channels": [{"id": c.channel_id, "url": c.url} for c in channels.channels],
             "retry_delays_s": list(channels.retry.delays_s), "timeout_s": channels.retry.timeout_s}
-    fd, tmp = tempfile.mkstemp(prefix=".urls.", suffix=".tmp", dir=files.folder)  # mkstemp creates it 0600
-    try:
-        os.fchmod(fd, URLS_FILE_MODE)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, indent=2)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, files.urls)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    write_json_atomic(files.urls, data, mode=URLS_FILE_MODE)
 
 
 def check_url(url: str) -> str:
