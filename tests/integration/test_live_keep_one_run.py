@@ -3,8 +3,8 @@
 Both need the trainer alive, so they share one run (a real run costs a minute of a 2-core machine).
 The demo trains 60 steps per epoch; with save_step=100 (the smallest allowed) it writes
 best_model_60, checkpoint_100, best_model_120, best_model_180 (when the loss improves) and
-checkpoint_200 (pruning checkpoint_100), and is stopped with SIGINT early in the last epoch, which
-saves one more checkpoint (pruning checkpoint_200) and writes no ready/.
+checkpoint_200 (pruning checkpoint_100), and is stopped with SIGINT soon after, which saves one
+more checkpoint (pruning the previous one) and writes no ready/.
 
 Why stopped and not finished: at keep=1 a finished run ends with checkpoint + best_model_<step> +
 best_model.pth + ready/unoptimize_model.pth, four full files, as many as the peak during a save
@@ -37,7 +37,9 @@ from core.workspace import Workspace
 from tests.conftest import DiskSampler, wait_for
 
 SAVE_STEP = 100
-EPOCHS = 4  # 240 steps
+# 480 steps: the stop requested at step 205 must land while it trains, even on a busy machine (with
+# 4 epochs it once arrived during the final export and the run read "finished").
+EPOCHS = 8
 CHECK_AT_STEP = 125  # past checkpoint_100 and the step-120 best save; the next save is at step 180
 STOP_AT_STEP = 205  # past checkpoint_200; the next save is at step 240
 
@@ -92,7 +94,7 @@ def live(tmp_path_factory, demo_workspace):
 
 @pytest.fixture(scope="module")
 def stopped(live) -> LiveRun:
-    """The live run, stopped with SIGINT early in its last epoch, the sampler stopped after it."""
+    """The live run, stopped with SIGINT soon after step 205, the sampler stopped after it."""
     assert wait_for(lambda: past_step(live.ws, live.record.run_id, STOP_AT_STEP), 300, 0.1)
     assert request_stop(live.ws, live.record.run_id).signalled
     phase = wait_until_ended(live.ws, live.record.run_id, 180)
