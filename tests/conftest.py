@@ -6,6 +6,7 @@ files or a finished run reads the same one (`demo_run`). Tests that change a run
 from __future__ import annotations
 
 import os
+import shutil
 import threading
 import time
 from dataclasses import dataclass, field
@@ -125,6 +126,27 @@ def demo_run(demo_workspace) -> DemoRun:
     ready = Path(config.output_path) / "ready"
     ready_bytes = sum(p.stat().st_size for p in ready.iterdir())
     return DemoRun(ws, demo, config, record, state, Path(state.status.trainer_run_folder), sampler, ready_bytes)
+
+
+# Folders made by session-scoped fixtures (the demo workspace, the e2e dashboard): kept to the end.
+SESSION_TMP_PREFIXES = ("workspace", "e2e", "tiny-whisper")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def free_module_tmp_dirs(tmp_path_factory):
+    """Delete what a test module's fixtures wrote under pytest's temp folder once the module is done.
+
+    Each real run writes 1-2 GB of checkpoints; kept to the end of the session they add up to more
+    than a CI machine's free disk. Set up before and torn down after every other module fixture,
+    so the module's runs have ended when this runs. Function-level `tmp_path` folders of passed
+    tests go even sooner (`tmp_path_retention_policy = failed` in pytest.ini).
+    """
+    base = tmp_path_factory.getbasetemp()
+    before = set(base.iterdir())
+    yield
+    for path in set(base.iterdir()) - before:
+        if path.is_dir() and not path.name.startswith(SESSION_TMP_PREFIXES):
+            shutil.rmtree(path, ignore_errors=True)
 
 
 PROJECT = Path(__file__).resolve().parents[1]
