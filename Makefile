@@ -19,17 +19,18 @@ $(PY):
 $(RUN_STAMP): requirements.txt | $(PY)
 	$(PY) -m pip install -q --upgrade pip 2>&1 | $(PIP_QUIET)
 	$(PY) -m pip install -q -r requirements.txt 2>&1 | $(PIP_QUIET)
-	@$(PY) -c "import TTS, trainer, streamlit, torch" && touch $@
+	@$(PY) -c "import TTS, trainer, streamlit, torch, silero_vad, faster_whisper, pyloudnorm" && touch $@
 
 $(TEST_STAMP): $(RUN_STAMP) requirements-test.txt
 	$(PY) -m pip install -q -r requirements-test.txt 2>&1 | $(PIP_QUIET)
 	@$(PY) -c "import pytest, hypothesis, playwright" && touch $@
 
-# The end-to-end tests drive Debian's Chromium (never a browser download of Playwright's own).
+# The end-to-end tests drive Debian's Chromium (never a browser download of Playwright's own); the dataset
+# tests speak known sentences with Debian's espeak-ng.
 browser:
-	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
-		echo "Installing Debian's chromium and chromium-driver for the browser tests"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null || ! command -v espeak-ng >/dev/null; then \
+		echo "Installing Debian's chromium, chromium-driver and espeak-ng for the tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver espeak-ng >/dev/null; \
 	fi
 
 venv: $(RUN_STAMP)

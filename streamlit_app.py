@@ -12,6 +12,7 @@ from pages.notifications_panel import toast_new_notifications
 st.set_page_config(page_title="XTTS fine-tuning", page_icon=":material/graphic_eq:", layout="wide")
 
 PAGES = [
+    st.Page("pages/dataset.py", title="Dataset", icon=":material/library_music:"),
     st.Page("pages/train.py", title="Train", icon=":material/rocket_launch:", default=True),
     st.Page("pages/monitor.py", title="Monitor", icon=":material/monitoring:"),
     st.Page("pages/disk.py", title="Disk", icon=":material/hard_drive:"),

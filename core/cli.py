@@ -157,7 +157,8 @@ def cmd_start(args, ws) -> ExitStatus:
         _print(args, {"run_id": folder.name, "run_folder": str(folder), "command": command},
                f"prepared {folder.name}; start its ranks with:\n  {command}")
         return ExitStatus.OK
-    record = start_run(ws, _config(args, ws), disk_override=args.disk_override, **_ranks(args))
+    record = start_run(ws, _config(args, ws), disk_override=args.disk_override, dataset_override=args.dataset_override,
+                       **_ranks(args))
     _print(args, {"run_id": record.run_id, "pid": record.pid, "output_path": record.output_path},
            f"started {record.run_id} (pid {record.pid}) -> {record.output_path}")
     return ExitStatus.OK
@@ -171,7 +172,7 @@ def cmd_resume(args, ws) -> ExitStatus:
     config = _config(args, ws)
     if args.from_checkpoint:
         record = start_run(ws, config, mode="restore", resume_from=args.from_checkpoint, disk_override=args.disk_override,
-                           **_ranks(args))
+                           dataset_override=args.dataset_override, **_ranks(args))
     else:
         output = args.output or config.output_path
         folder = newest_resumable_folder(output)
@@ -182,7 +183,7 @@ def cmd_resume(args, ws) -> ExitStatus:
         config = config.with_changes(output_path=str(output))
         checked = preflight(config, mode="continue", resume_from=str(folder), **_ranks(args))
         record = start_run(ws, config, mode="continue", resume_from=str(folder), checked=checked,
-                           disk_override=args.disk_override, **_ranks(args))
+                           disk_override=args.disk_override, dataset_override=args.dataset_override, **_ranks(args))
         plan = checked.continuation.describe()
         _print(args, {"run_id": record.run_id, "mode": record.mode, "resume_from": record.resume_from,
                       "continues": plan, "final_step": checked.continuation.final_step},
@@ -252,6 +253,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--config", help="JSON file with run settings")
         p.add_argument("--set", action="append", metavar="NAME=VALUE", help="override one setting")
         p.add_argument("--disk-override", action="store_true", help="start even if the disk forecast does not fit")
+        p.add_argument("--dataset-override", action="store_true",
+                       help="start even if the dataset check found errors (the trainer swaps those clips for others)")
         p.add_argument("--gpus", help="GPU indices to train on, one DDP rank each, e.g. 0,1")
         p.add_argument("--world-size", type=int, help="DDP ranks; without --gpus they run on the CPU (gloo)")
         if name == "start":

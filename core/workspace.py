@@ -53,6 +53,11 @@ class Workspace:
         return self.models_dir / "custom"
 
     @property
+    def dataset_checks_dir(self) -> Path:
+        """Cached dataset reports, keyed by the content of what was checked."""
+        return self.root / "cache" / "dataset-checks"
+
+    @property
     def demo_dir(self) -> Path:
         return self.root / "demo"
 

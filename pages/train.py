@@ -9,6 +9,7 @@ from core.config import FIELD_BY_NAME, FIELDS, PRESETS, apply_preset, field_erro
 from core.trainer.demo import NOISE_NOTICE, demo_config
 from core.devices import describe_device, list_gpus
 from core.disk.planner import plan_preflighted
+from core.trainer.dataset_check import check_run_datasets
 from core.trainer.preflight import MAX_CPU_RANKS, preflight
 from core.errors import ConfigInvalid, LaunchRefused
 from core.path_guard import outside_roots_errors
@@ -97,7 +98,8 @@ def launch(mode: str, resume_from: str = "") -> None:
             raise ConfigInvalid(outside)
         config = validate_config(raw)
         record = start_run(ws, config, mode=mode, resume_from=resume_from,
-                           disk_override=st.session_state.get("cfg_disk_override", False), **ranks())
+                           disk_override=st.session_state.get("cfg_disk_override", False),
+                           dataset_override=st.session_state.get("cfg_dataset_override", False), **ranks())
     except ConfigInvalid as exc:
         for error in exc.errors:
             flash("error", field_error_text(error))
@@ -212,6 +214,33 @@ def render_base_and_data() -> None:
     for index, name in enumerate(PATH_WIDGETS):
         with cols[index % 2]:
             setting_widget(name)
+    render_dataset_check()
+
+
+@st.cache_data(show_spinner=False, ttl=10)
+def dataset_check_lines(raw: tuple) -> tuple[str, str, tuple[str, ...]]:
+    """(level, summary, details) of the dataset check on the form's CSVs (cached by file stamps in core)."""
+    try:
+        verdict = check_run_datasets(preflight(validate_config(dict(raw))), ws.dataset_checks_dir)
+    except ConfigInvalid:
+        return "caption", "Dataset check: fix the settings above first.", ()
+    reports = verdict.reports.values()
+    kept = sum(r.kept_clips for r in reports)
+    total = sum(r.clips for r in reports)
+    hours = sum(r.kept_s for r in reports) / 3600
+    if verdict.errors:
+        return ("error", f"Dataset check: errors in {len(verdict.errors)} file(s). Start is refused until they are "
+                         "fixed on the Dataset page.", tuple(field_error_text(e) for e in verdict.errors))
+    summary = f"Dataset check: the trainer keeps {kept} of {total} clips ({hours:.2f} h)."
+    if verdict.warnings:
+        return "warning", summary + " Warnings (details on the Dataset page):", tuple(verdict.warnings)
+    return "success", summary + " No problems found.", ()
+
+
+def render_dataset_check() -> None:
+    with st.spinner("Checking the dataset (every clip decoded, every text tokenised; cached afterwards)..."):
+        level, summary, details = dataset_check_lines(tuple(sorted(raw_config().items())))
+    getattr(st, level)(summary + "".join(f"\n- {line}" for line in details))
 
 
 def render_settings() -> None:
@@ -284,6 +313,8 @@ def render_start() -> None:
     st.header("4. Start")
     show_flashes("start")
     st.checkbox("Start even if the disk forecast says it will not fit", key="cfg_disk_override")
+    st.checkbox("Start even if the dataset check found errors (the trainer swaps those clips for others)",
+                key="cfg_dataset_override")
     cols = st.columns(3)
     cols[0].button("Start", type="primary", on_click=on_start, width="stretch")
     cols[1].button("Continue the newest run", on_click=on_continue, width="stretch",

@@ -19,12 +19,14 @@ ALLOWED = {
     "base": {"base"},
     "registry": {"base", "registry"},
     "notify": {"base", "registry", "notify"},
+    "jobs": {"base", "registry", "jobs"},
+    "dataset": {"base", "registry", "jobs", "dataset"},
     "checkpoints": {"base", "registry", "checkpoints"},
-    "trainer": {"base", "registry", "checkpoints", "trainer"},
-    "disk": {"base", "registry", "checkpoints", "trainer", "disk"},
-    "runs": {"base", "registry", "notify", "checkpoints", "trainer", "disk", "runs"},
+    "trainer": {"base", "registry", "jobs", "dataset", "checkpoints", "trainer"},
+    "disk": {"base", "registry", "jobs", "dataset", "checkpoints", "trainer", "disk"},
+    "runs": {"base", "registry", "jobs", "dataset", "notify", "checkpoints", "trainer", "disk", "runs"},
     "monitor": {"base", "registry", "checkpoints", "monitor"},
-    "overview": {"base", "registry", "checkpoints", "trainer", "disk", "overview"},
+    "overview": {"base", "registry", "jobs", "dataset", "checkpoints", "trainer", "disk", "overview"},
 }
 ENTRY_POINTS = {"core/cli.py"}  # the CLI sits on top, beside the pages
 

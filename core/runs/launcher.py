@@ -15,6 +15,7 @@ from core.config import RunConfig
 from core.disk.preflight import check_disk
 from core.errors import ConfigInvalid, FieldError, LaunchRefused
 from core.registry.output_lock import OutputBusy, try_lock_output
+from core.trainer.dataset_check import check_run_datasets, refuse_on_dataset_errors
 from core.trainer.preflight import PreflightResult, check_cpu_ranks, preflight
 from core.registry.process_identity import identify, is_alive
 from core.registry.records import RunRecord, load_record, new_run_id, run_files, save_record
@@ -34,18 +35,21 @@ class StopOutcome:
 
 def start_run(ws: Workspace, config: RunConfig, *, mode: str = "new", resume_from: str = "",
               checked: PreflightResult | None = None, disk_override: bool = False, world_size: int = 1,
-              gpus: tuple[int, ...] = ()) -> RunRecord:
+              gpus: tuple[int, ...] = (), dataset_override: bool = False) -> RunRecord:
     """Validate everything, check the disk forecast, take the output path's lock and launch.
 
     `gpus` trains one DDP rank per listed GPU; without GPUs, `world_size` > 1 runs that many ranks
     on the CPU (gloo). Several ranks are started by one group leader (core.runs.rank_group), the
     process recorded here. Raises ConfigInvalid (nothing written) or LaunchRefused (another run
     holds the output path, or DiskWontFit: the forecast peak exceeds the free space and
-    `disk_override` is off).
+    `disk_override` is off). The dataset check's errors (rows the trainer would silently swap for
+    others) raise ConfigInvalid unless `dataset_override` is on.
     """
     checked = checked or preflight(config, mode=mode, resume_from=resume_from, world_size=world_size, gpus=tuple(gpus))
     if not checked.gpus and check_cpu_ranks(checked.world_size):
         raise ConfigInvalid(check_cpu_ranks(checked.world_size))
+    if not dataset_override:
+        refuse_on_dataset_errors(check_run_datasets(checked, ws.dataset_checks_dir))
     check_disk(checked, override=disk_override)
     run_id = new_run_id()
     output = Path(checked.config.output_path)

@@ -1,9 +1,10 @@
 """What we hand to coqui's Trainer + GPTTrainer, and what it hands back.
 
 Base models (`base_model`), datasets (`dataset`), the built-in demo (`demo`), the GPTTrainer
-config (`gpt_config`), every check before a launch (`preflight`), ready/ export
+config (`gpt_config`), every check before a launch (`preflight`; `dataset_check` runs the dataset
+check on the run's CSVs with its vocabulary), ready/ export
 (`ready_export`), weights-only starts (`start_weights`), text-vocabulary resizing
 (`vocabulary`) and the continue-from-intact-checkpoint patch (`intact_resume`).
 
-May import: base modules, core.registry and core.checkpoints.
+May import: base modules, core.registry, core.jobs, core.dataset and core.checkpoints.
 """

@@ -12,7 +12,7 @@ CONFIG_KEY = re.compile(r"(?<![\w./<-])[a-z][a-z0-9]*(?:_[a-z0-9]+)+(?![\w./>-])
 # The labels the form may show for settings, generated from the same table that drives it.
 ALLOWED_SETTING_LABELS = {spec.name: spec.form_label for spec in FIELDS}
 PAGES = ("streamlit_app.py", "pages/train.py", "pages/monitor.py", "pages/disk.py", "pages/checkpoints.py",
-         "pages/runs.py")
+         "pages/runs.py", "pages/dataset.py")
 
 
 def labelled_nodes(at) -> list[tuple[str | None, str]]:
