@@ -6,7 +6,7 @@ import streamlit as st
 
 from core.registry.records import list_run_ids, load_record
 from core.registry.state import read_run_state
-from pages.common import SELECTED_RUN_KEY, first_open_progress, workspace
+from pages.common import PENDING_PAGE_KEY, ROUTED_KEY, SELECTED_RUN_KEY, first_open_progress, workspace
 from pages.notifications_panel import toast_new_notifications
 
 st.set_page_config(page_title="XTTS fine-tuning", page_icon=":material/graphic_eq:", layout="wide")
@@ -74,9 +74,19 @@ def password_gate() -> None:
     st.stop()
 
 
+def open_pending_page() -> None:
+    """The page a URL asked for before the router first ran (see pages.common.require_router)."""
+    wanted = st.session_state.pop(PENDING_PAGE_KEY, "")
+    page = next((p for p in PAGES if wanted and p.url_path == wanted), None)
+    if page is not None:
+        st.switch_page(page)
+
+
+st.session_state[ROUTED_KEY] = True
 password_gate()
 keep_form_state()
 navigation = st.navigation(PAGES)
+open_pending_page()
 run_picker()
 toast_new_notifications()  # in every open tab: runs that finished, failed, stopped or will fill the disk
 with first_open_progress(navigation.title):

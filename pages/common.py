@@ -16,6 +16,8 @@ from core.registry.state import RunState, read_run_state
 from core.workspace import Workspace
 
 WORKSPACE_KEY = "workspace_root"
+ROUTED_KEY = "routed"  # set by the router before it runs a page
+PENDING_PAGE_KEY = "pending_page"  # the page a URL asked for before the router had run
 SELECTED_RUN_KEY = "selected_run_id"
 RUN_PICKER_KEY = "run_picker"  # the router's sidebar selectbox: it would overwrite the selection
 PREPARING_DEMO = ("Preparing the demo: a tiny XTTS model and a synthetic dataset are being created in the workspace. "
@@ -44,8 +46,24 @@ def _demo(root: str) -> DemoAssets:
     return ensure_demo(Path(root) / "demo")
 
 
+def require_router() -> None:
+    """Send a page that runs without the router to it, remembering the page the URL asked for.
+
+    Right after a server start, before any session has run the router's st.navigation, Streamlit
+    resolves a page URL (a bookmark, a tab reconnecting) against the pages/ folder and runs that file
+    alone: no navigation, no run picker, helper modules listed as pages. Tests that run one page
+    with AppTest set the workspace themselves and are left alone.
+    """
+    if st.session_state.get(ROUTED_KEY) or WORKSPACE_KEY in st.session_state:
+        return
+    url = st.context.url or ""
+    st.session_state[PENDING_PAGE_KEY] = url.split("?")[0].rstrip("/").rsplit("/", 1)[-1]
+    st.switch_page("streamlit_app.py")
+
+
 def workspace() -> Workspace:
     """The workspace of this session (the router sets it; tests set it in session_state)."""
+    require_router()
     root = st.session_state.setdefault(WORKSPACE_KEY, str(default_workspace_root()))
     return _open_workspace(root, extra_roots())
 
@@ -67,10 +85,12 @@ def first_open_progress(page: str) -> Iterator[None]:
     needs_demo = not all(p.exists() for p in (demo.base_dir, demo.train_csv, demo.eval_csv))
     # coqui's TTS package (and torch under it) is what makes a page's first import slow.
     cold = (root, page) not in _warm_pages and "TTS" not in sys.modules
+    # The placeholder is there on every run, shown or not: an element that comes and goes above the
+    # page would shift every widget's position, and Streamlit would rebuild them with their typed values lost.
+    notice = st.empty()
     if not (needs_demo or cold):
         yield
         return
-    notice = st.empty()
     if needs_demo:
         notice.info(PREPARING_DEMO, icon=":material/hourglass_top:")
         demo_assets()

@@ -85,8 +85,10 @@ def render_job(state: JobState) -> None:
         if result.get("previous_moved_to"):
             st.info(f"The folder's earlier content was kept in `{result['previous_moved_to']}`.")
         if st.session_state.get(CHECK_CSV_KEY) != result.get("train_csv"):
-            st.button("Check this dataset", key="ds_check_new", on_click=st.session_state.__setitem__,
-                      args=(CHECK_CSV_KEY, result.get("train_csv")))
+            # A button in a fragment reruns only the fragment; the check tab is outside it.
+            if st.button("Check this dataset", key="ds_check_new"):
+                st.session_state[CHECK_CSV_KEY] = result.get("train_csv")
+                st.rerun(scope="app")
     else:
         st.error(f"Making {Path(target).name} {state.phase.value}: {state.message}")
     with st.expander("Log of the job", expanded=state.phase.is_live):

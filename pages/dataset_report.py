@@ -58,6 +58,10 @@ def on_use_for_training(csv_path: str) -> None:
     st.session_state["ds_go_train"] = True
 
 
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}" + ("" if count == 1 else "s")
+
+
 def render_summary(report: DatasetReport) -> None:
     cols = st.columns(5)
     cols[0].metric("Clips", report.clips)
@@ -67,10 +71,10 @@ def render_summary(report: DatasetReport) -> None:
     cols[3].metric("Errors", len(report.errors))
     cols[4].metric("Warnings", len(report.warnings))
     if report.errors:
-        st.error(f"{len(report.errors)} errors: training would fail on these rows or silently use other clips. "
+        st.error(f"{plural(len(report.errors), 'error')}: training would fail on these rows or silently use other clips. "
                  "Fix or exclude them below; Start on the Train page is refused until they are gone.")
     elif report.warnings:
-        st.warning(f"{len(report.warnings)} warnings: the trainer drops these clips or they may hurt the voice.")
+        st.warning(f"{plural(len(report.warnings), 'warning')}: the trainer drops these clips or they may hurt the voice.")
     else:
         st.success("No problems found.")
     if report.per_speaker_s:

@@ -227,11 +227,12 @@ def dataset_check_lines(raw: tuple) -> tuple[str, str, tuple[str, ...]]:
     reports = verdict.reports.values()
     kept = sum(r.kept_clips for r in reports)
     total = sum(r.clips for r in reports)
-    hours = sum(r.kept_s for r in reports) / 3600
+    kept_s = sum(r.kept_s for r in reports)
+    length = f"{kept_s / 3600:.2f} h" if kept_s >= 3600 else f"{kept_s / 60:.1f} min"
     if verdict.errors:
         return ("error", f"Dataset check: errors in {len(verdict.errors)} file(s). Start is refused until they are "
                          "fixed on the Dataset page.", tuple(field_error_text(e) for e in verdict.errors))
-    summary = f"Dataset check: the trainer keeps {kept} of {total} clips ({hours:.2f} h)."
+    summary = f"Dataset check: the trainer keeps {kept} of {total} clips ({length})."
     if verdict.warnings:
         return "warning", summary + " Warnings (details on the Dataset page):", tuple(verdict.warnings)
     return "success", summary + " No problems found.", ()

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 pytestmark = pytest.mark.e2e
-PAGES = {"": "Train", "monitor": "Monitor", "disk": "Disk", "checkpoints": "Checkpoints", "runs": "Runs"}
+PAGES = {"": "Train", "dataset": "Dataset", "monitor": "Monitor", "disk": "Disk", "checkpoints": "Checkpoints", "runs": "Runs"}
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
