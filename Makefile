@@ -19,7 +19,7 @@ $(PY):
 $(RUN_STAMP): requirements.txt | $(PY)
 	$(PY) -m pip install -q --upgrade pip 2>&1 | $(PIP_QUIET)
 	$(PY) -m pip install -q -r requirements.txt 2>&1 | $(PIP_QUIET)
-	@$(PY) -c "import TTS, trainer, streamlit, torch, silero_vad, faster_whisper, pyloudnorm" && touch $@
+	@$(PY) -c "import TTS, trainer, streamlit, torch, silero_vad, faster_whisper, pyloudnorm, uroman" && touch $@
 
 $(TEST_STAMP): $(RUN_STAMP) requirements-test.txt
 	$(PY) -m pip install -q -r requirements-test.txt 2>&1 | $(PIP_QUIET)

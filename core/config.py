@@ -10,8 +10,9 @@ from dataclasses import asdict, dataclass, fields, replace
 from typing import Any, Mapping
 
 from core.errors import ConfigInvalid, FieldError
+from core.languages import XTTS_LANGUAGES, language_problem
 
-LANGUAGES = ("en", "es", "fr", "de", "it", "pt", "pl", "tr", "ru", "nl", "cs", "ar", "zh-cn", "hu", "ko", "ja", "hi")
+LANGUAGES = XTTS_LANGUAGES  # the 17 with coqui's own text rules; any other ISO 639 code is a new language
 SAMPLE_RATE_HZ = 22050
 
 
@@ -24,6 +25,7 @@ class FieldSpec:
     maximum: float | None = None
     help: str = ""  # what it does, and the guide's advice where it gives some
     choices: tuple[str, ...] = ()
+    open_choices: bool = False  # `choices` are suggestions: other values are allowed (a new language)
     label: str = ""  # what people read: words, never the config key
     unit: str = ""  # shown after the label in the form: "Checkpoint save frequency (steps)"
 
@@ -74,7 +76,13 @@ FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("learning_rate", float, 5e-6, 1e-8, 1e-2, "AdamW learning rate.", label="Learning rate"),
     FieldSpec("max_audio_length_s", float, 11.0, 1.0, 60.0, "Longer training clips are skipped.",
               label="Longest training clip", unit="seconds"),
-    FieldSpec("language", str, "en", help="Language of the dataset.", choices=LANGUAGES, label="Language"),
+    FieldSpec("language", str, "en", help="Language of the dataset: one of XTTS's 17, or any ISO 639 code for a "
+              "language XTTS does not know (type it, e.g. `am` for Amharic): it then needs an extended vocabulary "
+              "(Train page, New language).", choices=LANGUAGES, open_choices=True, label="Language"),
+    FieldSpec("romanize", str, "", help="For a new language only: '' keeps the script as it is, `uroman` "
+              "romanises it (any script, e.g. Ethiopic), or the path of a UTF-8 table with `from<TAB>to` lines. "
+              "Applied the same way in training, the dataset check and inference; kept with the model.",
+              label="Romanisation (new language)"),
     FieldSpec("train_csv", str, "", help="Coqui-format metadata CSV (`audio_file|text|speaker_name`), audio paths "
               "relative to the CSV.", label="Training metadata CSV"),
     FieldSpec("eval_csv", str, "", help="Coqui-format metadata CSV for evaluation.", label="Evaluation metadata CSV"),
@@ -137,6 +145,7 @@ class RunConfig:
     learning_rate: float = 5e-6
     max_audio_length_s: float = 11.0
     language: str = "en"
+    romanize: str = ""
     train_csv: str = ""
     eval_csv: str = ""
     output_path: str = ""
@@ -255,7 +264,9 @@ def validate_config(raw: Mapping[str, Any]) -> RunConfig:
         value, problem = _coerce(spec, raw[spec.name])
         if problem is None and spec.minimum is not None and not (spec.minimum <= value <= spec.maximum):
             problem = f"is {_number_text(value)}; allowed{_range_text(spec)}"
-        if problem is None and spec.choices and value not in spec.choices:
+        if problem is None and spec.open_choices:
+            problem = language_problem(str(value))
+        if problem is None and spec.choices and not spec.open_choices and value not in spec.choices:
             problem = f"is {value!r}; choose one of {', '.join(spec.choices)}"
         if problem:
             errors.append(FieldError(spec.name, problem))

@@ -7,6 +7,7 @@ from pathlib import Path
 import streamlit as st
 
 from core.config import LANGUAGES
+from core.languages import describe
 from core.dataset.audio import SUPPORTED_SUFFIXES
 from core.dataset.create import CreateRequest
 from core.dataset.job import KIND, start_make_dataset
@@ -128,7 +129,9 @@ with make_tab:
                          "unless you tick the box below; its content is then kept as <name>.previous-<time>.")
     left.checkbox("Replace the folder if it already holds a dataset", key="ds_replace", value=False)
     right.text_input("Speaker name", value="speaker", key="ds_speaker", help="Written in the speaker_name column.")
-    right.selectbox("Language", LANGUAGES, key="ds_language", help="Language of the recordings (and of Whisper).")
+    right.selectbox("Language", LANGUAGES, key="ds_language", accept_new_options=True, format_func=describe,
+                    help="Language of the recordings (and of Whisper): one of XTTS's 17, or type any ISO 639 code "
+                         "(e.g. am) for a language XTTS does not know.")
     limits = ClipLimits()
     a, b, c = st.columns(3)
     a.number_input("Shortest clip (s)", 0.5, 10.0, limits.min_s, 0.5, key="ds_min_s",

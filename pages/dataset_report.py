@@ -6,6 +6,7 @@ from pathlib import Path
 import streamlit as st
 
 from core.config import LANGUAGES
+from core.languages import describe, is_new_language
 from core.dataset.check import check_dataset
 from core.dataset.edit import exclude_rows, set_text
 from core.dataset.metadata_csv import read_metadata_csv
@@ -128,7 +129,9 @@ def render_check(ws: Workspace, demo: DemoAssets) -> None:
     left.text_input("Vocabulary (vocab.json)", value=default_vocab(demo), key="ds_check_vocab",
                     help="Texts are tokenised with this vocabulary, as the trainer will: by default the Train page's "
                          "(its extended vocabulary, else its base model's).")
-    mid.selectbox("Language", LANGUAGES, key="ds_check_language")
+    mid.selectbox("Language", LANGUAGES, key="ds_check_language", accept_new_options=True, format_func=describe,
+                  help="As on the Train page; a new language (any ISO 639 code) is checked with its text rules and "
+                       "the Train page's romanisation.")
     right.number_input("Longest training clip (s)", 1.0, 60.0, float(st.session_state.get("cfg_max_audio_length_s", 11.0)),
                        0.5, key="ds_check_max_s", help="The Train page's setting of the same name: longer clips are dropped.")
     flash = st.session_state.pop("ds_fix_flash", None)
@@ -146,7 +149,9 @@ def render_check(ws: Workspace, demo: DemoAssets) -> None:
                                    language=st.session_state["ds_check_language"],
                                    max_audio_length_s=st.session_state["ds_check_max_s"],
                                    cache_dir=check_cache_dir(ws),
-                                   other_csv=eval_csv if eval_csv.is_file() and eval_csv != Path(csv_path) else None)
+                                   other_csv=eval_csv if eval_csv.is_file() and eval_csv != Path(csv_path) else None,
+                                   romanize=st.session_state.get("cfg_romanize", "")
+                                   if is_new_language(st.session_state["ds_check_language"]) else "")
     except ConfigInvalid as exc:
         show_field_errors(exc)
         return

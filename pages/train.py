@@ -9,7 +9,9 @@ from core.config import FIELD_BY_NAME, FIELDS, PRESETS, apply_preset, field_erro
 from core.trainer.demo import NOISE_NOTICE, demo_config
 from core.devices import describe_device, list_gpus
 from core.disk.planner import plan_preflighted
+from core.languages import describe, is_new_language
 from core.trainer.dataset_check import check_run_datasets
+from core.trainer.new_language import coverage_for_run, extend_for_run
 from core.trainer.preflight import MAX_CPU_RANKS, preflight
 from core.errors import ConfigInvalid, LaunchRefused
 from core.path_guard import outside_roots_errors
@@ -27,7 +29,7 @@ GROUPS = {
                     "milestone_every_steps"),
     "Logging": ("print_step", "plot_step", "log_model_step"),
     "Training": ("epochs", "batch_size", "grad_accum_steps", "learning_rate", "max_audio_length_s",
-                 "language", "seed", "num_loader_workers", "mixed_precision", "run_name"),
+                 "language", "romanize", "seed", "num_loader_workers", "mixed_precision", "run_name"),
 }
 PATH_WIDGETS = ("train_csv", "eval_csv", "output_path", "custom_model_path", "vocab_path")
 
@@ -93,7 +95,10 @@ def ranks() -> dict:
 def launch(mode: str, resume_from: str = "") -> None:
     try:
         raw = raw_config()
-        outside = outside_roots_errors(ws, [(name, raw[name]) for name in (*PATH_WIDGETS, "base_model_dir")])
+        paths = [(name, raw[name]) for name in (*PATH_WIDGETS, "base_model_dir")]
+        if raw.get("romanize") not in ("", "uroman", None):
+            paths.append(("romanize", raw["romanize"]))  # a mapping table's path
+        outside = outside_roots_errors(ws, paths)
         if outside:
             raise ConfigInvalid(outside)
         config = validate_config(raw)
@@ -158,6 +163,12 @@ def setting_widget(name: str) -> None:
     label, help_text = spec.form_label, spec.tooltip
     if spec.kind is bool:
         st.toggle(label, key=key(name), help=help_text)
+    elif spec.choices and spec.open_choices:  # the language: XTTS's 17, or a new one typed in
+        options = list(spec.choices)
+        current = st.session_state.get(key(name))
+        if current and current not in options:
+            options.append(current)
+        st.selectbox(label, options, key=key(name), help=help_text, accept_new_options=True, format_func=describe)
     elif spec.choices:
         st.selectbox(label, spec.choices, key=key(name), help=help_text)
     elif spec.kind is str:
@@ -244,6 +255,56 @@ def render_dataset_check() -> None:
     getattr(st, level)(summary + "".join(f"\n- {line}" for line in details))
 
 
+def on_extend_vocab() -> None:
+    try:
+        raw = raw_config()
+        config = validate_config({**raw, "vocab_path": ""})
+        result = extend_for_run(ws, config)
+    except ConfigInvalid as exc:
+        for error in exc.errors:
+            flash("error", field_error_text(error), "language")
+        return
+    st.session_state[key("vocab_path")] = str(result.out_path)
+    flash("success", f"Extended vocabulary written to {result.out_path} ({result.base_size} + {len(result.added_tokens)} "
+                     f"tokens, [{config.language}] is id {result.language_token_id}); it is now the run's extended "
+                     "vocabulary.", "language")
+
+
+def render_new_language() -> None:
+    """For a language XTTS does not know: the vocabulary's coverage of the data, and extending it."""
+    language = st.session_state.get(key("language"), "en")
+    if not is_new_language(language):
+        return
+    st.subheader(f"New language: {describe(language)}")
+    st.caption("XTTS has no text rules and no vocabulary for this language. Texts are normalised by our rules "
+               "(Unicode, punctuation, lower case, the romanisation below if any) the same way in training, the "
+               "dataset check and inference, and the vocabulary is extended from your training texts: base tokens keep "
+               "their ids, the new ones are appended, and the model's text embedding grows to match.")
+    show_flashes("language")
+    with st.spinner("Measuring how much of the training text the vocabulary can encode..."):
+        lines = coverage_lines(tuple(sorted(raw_config().items())))
+    if isinstance(lines, str):
+        st.warning(lines)
+    else:
+        st.dataframe(lines, hide_index=True)
+    st.button("Extend the vocabulary from the training data", key="cfg_extend_vocab", on_click=on_extend_vocab,
+              icon=":material/translate:")
+
+
+@st.cache_data(show_spinner=False, ttl=30)
+def coverage_lines(raw: tuple) -> list[dict] | str:
+    config_raw = dict(raw)
+    try:
+        config = validate_config(config_raw)
+        report = coverage_for_run(config)
+    except ConfigInvalid as exc:
+        return " ".join(field_error_text(e) for e in exc.errors)
+    return [{"Vocabulary": name, "Characters encoded": f"{cov.char_share:.1%}", "Words encoded": f"{cov.word_share:.1%}",
+             f"[{config.language}] token": "missing" if cov.language_token_missing else "present",
+             "Characters it cannot encode": "".join(sorted(cov.unknown_chars))[:40]}
+            for name, cov in report]
+
+
 def render_settings() -> None:
     st.header("2. Settings")
     show_flashes("settings")
@@ -256,6 +317,7 @@ def render_settings() -> None:
         for index, name in enumerate(names):
             with cols[index % 4]:
                 setting_widget(name)
+    render_new_language()
     st.subheader("Device")
     st.caption(f"Device: {describe_device(dict(ws.env_overrides))}")
     gpus = list_gpus()

@@ -20,13 +20,14 @@ ALLOWED = {
     "registry": {"base", "registry"},
     "notify": {"base", "registry", "notify"},
     "jobs": {"base", "registry", "jobs"},
-    "dataset": {"base", "registry", "jobs", "dataset"},
+    "language": {"base", "language"},
+    "dataset": {"base", "registry", "jobs", "language", "dataset"},
     "checkpoints": {"base", "registry", "checkpoints"},
-    "trainer": {"base", "registry", "jobs", "dataset", "checkpoints", "trainer"},
-    "disk": {"base", "registry", "jobs", "dataset", "checkpoints", "trainer", "disk"},
-    "runs": {"base", "registry", "jobs", "dataset", "notify", "checkpoints", "trainer", "disk", "runs"},
-    "monitor": {"base", "registry", "checkpoints", "monitor"},
-    "overview": {"base", "registry", "jobs", "dataset", "checkpoints", "trainer", "disk", "overview"},
+    "trainer": {"base", "registry", "jobs", "language", "dataset", "checkpoints", "trainer"},
+    "disk": {"base", "registry", "jobs", "language", "dataset", "checkpoints", "trainer", "disk"},
+    "runs": {"base", "registry", "jobs", "language", "dataset", "notify", "checkpoints", "trainer", "disk", "runs"},
+    "monitor": {"base", "registry", "language", "checkpoints", "monitor"},
+    "overview": {"base", "registry", "jobs", "language", "dataset", "checkpoints", "trainer", "disk", "overview"},
 }
 ENTRY_POINTS = {"core/cli.py"}  # the CLI sits on top, beside the pages
 

@@ -47,6 +47,7 @@ class CheckLimits:
     max_audio_length_s: float
     min_audio_length_s: float
     max_text_tokens: int
+    romanize: str = ""  # a new language's romanisation (core.language): part of what the text becomes
 
     @property
     def max_wav_samples(self) -> int:
@@ -56,9 +57,9 @@ class CheckLimits:
 def check_dataset(csv_path: str | os.PathLike, *, vocab_path: str | os.PathLike, language: str,
                   max_audio_length_s: float = 11.0, min_audio_length_s: float = 1.0,
                   max_text_tokens: int = 200, cache_dir: Path | None = None,
-                  other_csv: Path | None = None) -> DatasetReport:
+                  other_csv: Path | None = None, romanize: str = "") -> DatasetReport:
     """Check a metadata CSV (and its overlap with `other_csv`); ConfigInvalid if it cannot be read."""
-    limits = CheckLimits(language, max_audio_length_s, min_audio_length_s, max_text_tokens)
+    limits = CheckLimits(language, max_audio_length_s, min_audio_length_s, max_text_tokens, romanize)
     metadata = read_metadata_csv(csv_path, "csv_path")
     vocab_bytes = _read_vocab(Path(vocab_path))
     other = read_metadata_csv(other_csv, "other_csv") if other_csv is not None else None
@@ -73,7 +74,7 @@ def check_dataset(csv_path: str | os.PathLike, *, vocab_path: str | os.PathLike,
             except ValueError:
                 pass  # written by another version of the check: make a new one
     # Only a miss builds the tokenizer: its coqui import (torch) takes seconds.
-    report = _build_report(metadata, XttsText(vocab_path, language), limits, other)
+    report = _build_report(metadata, XttsText(vocab_path, language, romanize), limits, other)
     if cache_file is not None:
         write_json_atomic(cache_file, report.to_json())
     return report

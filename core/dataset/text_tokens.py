@@ -9,6 +9,9 @@ from collections import Counter
 from pathlib import Path
 
 from core.errors import ConfigInvalid, FieldError
+from core.languages import is_new_language, language_problem, language_token
+from core.language.normalise import TextRules
+from core.language.tokenizer_patch import install_text_rules
 
 # XTTSDataset.get_text asserts `not any(tokens == 1)`: id 1 exactly, whatever the vocab calls it.
 UNK_ID = 1
@@ -18,8 +21,15 @@ DEFAULT_CHAR_LIMIT = 250  # what VoiceBpeTokenizer.check_input_length uses for u
 class XttsText:
     """Tokenise transcripts for one vocabulary and language, as the trainer will."""
 
-    def __init__(self, vocab_path: str | Path, language: str):
+    def __init__(self, vocab_path: str | Path, language: str, romanize: str = ""):
         from TTS.tts.layers.xtts.tokenizer import VoiceBpeTokenizer
+
+        problem = language_problem(language)
+        if problem:
+            raise ConfigInvalid([FieldError("language", problem)])
+        if is_new_language(language):
+            # Our text rules for a language coqui has none for, exactly as the training process installs them.
+            install_text_rules(TextRules(language, romanize))
 
         try:
             self._tokenizer = VoiceBpeTokenizer(str(vocab_path))
@@ -35,6 +45,10 @@ class XttsText:
             raise ConfigInvalid([FieldError("language", (
                 f"XTTS has no text rules for '{language}'; choose one of "
                 f"{', '.join(sorted(self._tokenizer.char_limits))}"))]) from None
+        if is_new_language(language) and self._tokenizer.tokenizer.token_to_id(language_token(language)) is None:
+            raise ConfigInvalid([FieldError("vocab_path", (
+                f"{Path(vocab_path).name} has no {language_token(language)} token: XTTS does not know '{language}', so extend the "
+                "vocabulary for it first (Train page, New language), then check with the extended vocab.json"))])
         self.char_limit = self._tokenizer.char_limits.get(base_language, DEFAULT_CHAR_LIMIT)
         self._unknown_by_char: dict[str, bool] = {}
 

@@ -31,6 +31,7 @@ from core.runs.rank_group import LEADER_ENV, supervise
 from core.runs.status_reporter import StatusReporter, notify_run_end, write_outcome
 from core.trainer.gpt_config import build_gpt_trainer_config
 from core.trainer.intact_resume import use_only_intact_checkpoints
+from core.trainer.new_language import install_for_run, text_rules
 from core.trainer.preflight import preflight
 from core.trainer.ready_export import export_ready, final_export_source
 from core.trainer.start_weights import load_resized, needs_resize
@@ -53,6 +54,9 @@ def train(folder: Path, reporter_box: list, rank: RankEnv | None = None) -> int:
     from TTS.tts.layers.xtts.trainer.gpt_trainer import GPTTrainer
 
     config = checked.config
+    if install_for_run(config) is not None:  # a new language: coqui's tokenizer gets our text rules, here only
+        print(f" > NOTE: {config.language} is a new language for XTTS: text rules installed"
+              f"{' (romanisation: ' + config.romanize + ')' if config.romanize else ''}", flush=True)
     gpt_config = build_gpt_trainer_config(config, checked.base, launch["trainer_run_name"])
     start = gpt_config.model_args.xtts_checkpoint
     have, want = needs_resize(Path(start), Path(gpt_config.model_args.tokenizer_file)) if start else (None, 0)
@@ -131,7 +135,8 @@ def train(folder: Path, reporter_box: list, rank: RankEnv | None = None) -> int:
     source = final_export_source(Path(trainer.output_path))
     if source is not None:
         bundle = export_ready(source, ready_dir(config.output_path), checked.base,
-                              Path(config.vocab_path or checked.base.vocab_json), checked.train, run_id=launch["run_id"])
+                              Path(config.vocab_path or checked.base.vocab_json), checked.train, run_id=launch["run_id"],
+                              language=config.language, rules=text_rules(config))
         reporter.update(ready=ReadyExport(str(bundle.folder), str(source)))
         print(f" > READY : {bundle.folder} (from {source.name})", flush=True)
         if bundle.previous:

@@ -4,7 +4,8 @@ Base models (`base_model`), datasets (`dataset`), the built-in demo (`demo`), th
 config (`gpt_config`), every check before a launch (`preflight`; `dataset_check` runs the dataset
 check on the run's CSVs with its vocabulary), ready/ export
 (`ready_export`), weights-only starts (`start_weights`), text-vocabulary resizing
-(`vocabulary`) and the continue-from-intact-checkpoint patch (`intact_resume`).
+(`vocabulary`), what a language XTTS does not know needs (`new_language`) and the
+continue-from-intact-checkpoint patch (`intact_resume`).
 
-May import: base modules, core.registry, core.jobs, core.dataset and core.checkpoints.
+May import: base modules, core.registry, core.jobs, core.language, core.dataset and core.checkpoints.
 """

@@ -40,7 +40,8 @@ def check_run_datasets(checked, cache_dir: Path | None) -> DatasetVerdict:
     for name in ("train_csv", "eval_csv"):
         path = getattr(config, name)
         reports[name] = check_dataset(path, vocab_path=vocab, language=config.language,
-                                      max_audio_length_s=config.max_audio_length_s, cache_dir=cache_dir)
+                                      max_audio_length_s=config.max_audio_length_s, cache_dir=cache_dir,
+                                      romanize=config.romanize)
     return DatasetVerdict(reports)
 
 

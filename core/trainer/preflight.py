@@ -12,6 +12,7 @@ from core.trainer.base_model import BaseModelFiles, resolve_base_model
 from core.trainer.continuation import ContinuePlan, plan_continue
 from core.config import RunConfig, validate_config
 from core.trainer.dataset import Dataset, read_dataset, steps_per_epoch
+from core.trainer.new_language import language_errors
 from core.devices import list_gpus
 from core.errors import ConfigInvalid, FieldError
 
@@ -169,6 +170,8 @@ def preflight(config: RunConfig, *, mode: str = "new", resume_from: str = "", wo
         errors += _field_errors(lambda: _check_pth(resume_from, "resume_from"), "resume_from")
     elif mode != "new":
         errors.append(FieldError("mode", f"unknown launch mode {mode!r}"))
+    if base is not None:
+        errors += language_errors(config, Path(config.vocab_path) if config.vocab_path else base.vocab_json)
     gpus = tuple(gpus)
     errors += check_ranks(world_size, gpus)
     world_size = len(gpus) or world_size

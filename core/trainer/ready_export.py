@@ -10,13 +10,16 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.atomic_io import write_json_atomic
 from core.checkpoints.files import read_checkpoint_info
 from core.checkpoints.layout import BEST_MODEL_NAME, READY_MODEL_NAME, periodic_checkpoints, ready_dir
 from core.checkpoints.ready_bundles import manifest_for, set_aside_bundle, write_manifest
 from core.checkpoints.targets import refuse_trainer_area
 from core.registry.records import run_config
 from core.trainer.base_model import BaseModelFiles, resolve_base_model
+from core.language.normalise import TextRules, rules_to_json
 from core.trainer.dataset import Dataset, read_dataset
+from core.trainer.new_language import text_rules
 from core.workspace import Workspace
 
 COPY_CHUNK_BYTES = 16 * 1024 * 1024
@@ -64,19 +67,27 @@ def reference_clip(train: Dataset) -> Path:
     return max(train.clips, key=lambda clip: len(clip.text)).audio_file
 
 
-def write_ready_config(base: BaseModelFiles, dst: Path) -> None:
-    """An XttsConfig for inference, built from the base config (the demo's is minimal)."""
+TEXT_RULES_NAME = "text_rules.json"
+
+
+def write_ready_config(base: BaseModelFiles, dst: Path, language: str = "") -> None:
+    """An XttsConfig for inference, built from the base config (the demo's is minimal).
+
+    The run's language joins the config's language list: coqui's inference refuses any other.
+    """
     from TTS.tts.configs.xtts_config import XttsConfig
 
     config = XttsConfig()
     config.load_json(str(base.config_json))
+    if language and language not in config.languages:
+        config.languages = [*config.languages, language]
     tmp = dst.with_name(f".{dst.name}.partial-{os.getpid()}")
     config.save_json(str(tmp))
     os.replace(tmp, dst)
 
 
 def export_ready(checkpoint: Path, ready: Path, base: BaseModelFiles, vocab_json: Path, train: Dataset,
-                 *, run_id: str | None = None) -> ReadyBundle:
+                 *, run_id: str | None = None, language: str = "", rules: TextRules | None = None) -> ReadyBundle:
     """Write the ready/ bundle from any checkpoint (the best model at the end of a run).
 
     A bundle already in `ready` is moved to ready/previous/<time>/ first, so no model is
@@ -93,8 +104,11 @@ def export_ready(checkpoint: Path, ready: Path, base: BaseModelFiles, vocab_json
     finally:
         staged.unlink(missing_ok=True)
     files = [target]
-    write_ready_config(base, ready / "config.json")
+    write_ready_config(base, ready / "config.json", language)
     files.append(ready / "config.json")
+    if rules is not None:  # a new language: inference must normalise text exactly as training did
+        write_json_atomic(ready / TEXT_RULES_NAME, rules_to_json(rules))
+        files.append(ready / TEXT_RULES_NAME)
     copy_file_atomic(vocab_json, ready / "vocab.json")
     files.append(ready / "vocab.json")
     if base.speakers_pth:
@@ -119,7 +133,8 @@ def export_ready_from(ws: Workspace, run_id: str, checkpoint: Path, ready: Path 
     base = resolve_base_model(config.base_model_dir)
     train = read_dataset(config.train_csv, "train_csv")
     vocab = Path(config.vocab_path) if config.vocab_path else base.vocab_json
-    return export_ready(checkpoint, ready or ready_dir(config.output_path), base, vocab, train, run_id=run_id)
+    return export_ready(checkpoint, ready or ready_dir(config.output_path), base, vocab, train, run_id=run_id,
+                        language=config.language, rules=text_rules(config))
 
 
 def final_export_source(run_folder: Path) -> Path | None:

@@ -25,9 +25,14 @@ class VocabResizeReport:
 
 
 def resize_text_vocab(
-    state_dict: dict[str, torch.Tensor], new_vocab_size: int, *, generator: torch.Generator | None = None
+    state_dict: dict[str, torch.Tensor], new_vocab_size: int, *, generator: torch.Generator | None = None,
+    new_rows: str = "mean",
 ) -> tuple[dict[str, torch.Tensor], VocabResizeReport]:
     """Resize the GPT text embedding and text head to new_vocab_size rows.
+
+    `new_rows="mean"` starts every added token at the mean of the learned rows (an extended vocabulary
+    for a new language: its tokens start where an average token is, not at random points far from any
+    the model has seen, so the first steps do not chase noise); `"random"` is coqui's own choice.
 
     Growing mirrors coqui's GPTTrainer; shrinking (a checkpoint trained with a larger, extended
     vocabulary loaded with a smaller vocab.json) keeps the first rows and the start token's row.
@@ -66,11 +71,19 @@ def resize_text_vocab(
         grown[-1] = t[-1]
         return grown
 
+    if new_rows not in ("mean", "random"):
+        raise ValueError(f"new_rows is {new_rows!r}; use 'mean' or 'random'")
+
+    def added_rows(t: torch.Tensor) -> torch.Tensor:
+        if new_rows == "random":
+            return torch.randn(added, t.shape[1], generator=generator)
+        return t.float().mean(dim=0, keepdim=True).expand(added, -1).clone()
+
     added = new_vocab_size - old
     out = dict(state_dict)
     emb, head_w = state_dict[emb_key], state_dict[head_w_key]
-    out[emb_key] = grow(emb, torch.randn(added, emb.shape[1], generator=generator))
-    out[head_w_key] = grow(head_w, torch.randn(added, head_w.shape[1], generator=generator))
+    out[emb_key] = grow(emb, added_rows(emb))
+    out[head_w_key] = grow(head_w, added_rows(head_w))
     if head_b_key in state_dict:
         out[head_b_key] = grow(state_dict[head_b_key], torch.zeros(added))
     return out, report

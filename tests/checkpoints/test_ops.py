@@ -286,7 +286,7 @@ def _coqui_resize(gpt: dict, new_vocab: int) -> dict:
 def test_resize_text_vocab_matches_coqui(prefix):
     model = {k.replace("xtts.gpt.", prefix): v for k, v in make_checkpoint()["model"].items()}
     torch.manual_seed(0)
-    resized, report = resize_text_vocab(model, VOCAB + 5)
+    resized, report = resize_text_vocab(model, VOCAB + 5, new_rows="random")
     torch.manual_seed(0)
     expected = _coqui_resize({k[len(prefix):]: v for k, v in model.items() if k.startswith(prefix)}, VOCAB + 5)
     assert (report.key_prefix, report.old_vocab_size, report.added_rows) == (prefix, VOCAB, 5)
@@ -297,6 +297,20 @@ def test_resize_text_vocab_matches_coqui(prefix):
     assert torch.equal(emb[:VOCAB], model[prefix + "text_embedding.weight"])  # old rows kept
     assert torch.equal(emb[-1], model[prefix + "text_embedding.weight"][-1])  # start token at the end
     assert model[prefix + "text_embedding.weight"].shape[0] == VOCAB  # input untouched
+
+
+def test_grown_rows_start_at_the_mean_of_the_learned_ones():
+    model = make_checkpoint()["model"]
+    prefix = "xtts.gpt." if "xtts.gpt.text_embedding.weight" in model else "gpt."
+    emb = model[f"{prefix}text_embedding.weight"]
+    resized, _ = resize_text_vocab(model, VOCAB + 3)
+    grown = resized[f"{prefix}text_embedding.weight"]
+    assert torch.equal(grown[:VOCAB], emb) and torch.equal(grown[-1], emb[-1])
+    # Rows VOCAB and VOCAB + 1 are new (the last one is the start token's, copied to the end as coqui does).
+    for row in grown[VOCAB:VOCAB + 2]:
+        assert torch.allclose(row, emb.mean(dim=0))
+    with pytest.raises(ValueError, match="new_rows"):
+        resize_text_vocab(model, VOCAB + 3, new_rows="zeros")
 
 
 def test_resize_text_vocab_shrinks_keeping_the_start_token_row():
