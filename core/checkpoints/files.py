@@ -76,6 +76,7 @@ class CheckpointInfo:
     has_optimizer: bool = False
     has_dvae: bool = False
     text_vocab_size: int | None = None
+    tokenizer_file: str | None = None  # the vocab.json the checkpoint was trained with (its config's model_args)
     tensor_bytes: int = 0  # all tensor data
     optimizer_bytes: int = 0  # what optimize() drops: optimizer state ...
     dvae_bytes: int = 0  # ... and the DVAE weights
@@ -120,7 +121,11 @@ def _metadata(obj: Any, storages: MetaStorages) -> dict[str, Any]:
     embedding = model.get("xtts.gpt.text_embedding.weight", model.get("gpt.text_embedding.weight"))
     dvae = {k: v for k, v in model.items() if "dvae" in k}
     optimizer = obj.get("optimizer")
+    config = obj.get("config")
+    model_args = config.get("model_args") if isinstance(config, dict) else None
+    tokenizer_file = model_args.get("tokenizer_file") if isinstance(model_args, dict) else None
     return {
+        "tokenizer_file": tokenizer_file if isinstance(tokenizer_file, str) and tokenizer_file else None,
         "step": obj["step"] if isinstance(obj.get("step"), int) else None,
         "epoch": obj["epoch"] if isinstance(obj.get("epoch"), int) else None,
         "date": obj["date"] if isinstance(obj.get("date"), str) else None,

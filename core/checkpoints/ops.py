@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import shutil
 import re
 import time
 from dataclasses import dataclass
@@ -197,6 +198,7 @@ def promote(
         backup = _install(temp, target, overwrite)
     finally:
         temp.unlink(missing_ok=True)
+    keep_vocab_beside(target, checked)
     return PromoteResult(src, target, total, time.monotonic() - started, backup)
 
 
@@ -244,6 +246,8 @@ def optimize(
     sha256 = hashing.digest.hexdigest()
     if is_bundle_folder(dst.parent):
         record_optimized(dst.parent, dst, sha256=sha256, source=src, source_info=checked)
+    else:
+        keep_vocab_beside(dst, checked)  # a ready/ bundle has its vocab.json already
     source_deleted = delete_source and src.resolve() != dst.resolve()
     if source_deleted:
         src.unlink()
@@ -251,6 +255,27 @@ def optimize(
         src, dst, bytes_before, bytes_after, bytes_before - bytes_after, removed_model_keys, backup, source_deleted,
         sha256,
     )
+
+
+def vocab_beside(model_file: Path) -> Path:
+    """Where a promoted or optimized model keeps the vocabulary it was trained with: `<stem>.vocab.json`."""
+    return model_file.with_name(f"{model_file.stem}.vocab.json")
+
+
+def keep_vocab_beside(model_file: Path, info: CheckpointInfo) -> Path | None:
+    """Copy the checkpoint's own vocab.json next to the copy of it, so an extended vocabulary (a new
+    language's) travels with its weights; a vocabulary file that is gone by now is skipped."""
+    source = Path(info.tokenizer_file) if info.tokenizer_file else None
+    if source is None or not source.is_file():
+        return None
+    target = vocab_beside(model_file)
+    temp = temp_path_for(target)
+    try:
+        shutil.copyfile(source, temp)
+        os.replace(temp, target)
+    finally:
+        temp.unlink(missing_ok=True)
+    return target
 
 
 class _HashingWriter:

@@ -13,6 +13,7 @@ from core.trainer.continuation import ContinuePlan, plan_continue
 from core.config import RunConfig, validate_config
 from core.trainer.dataset import Dataset, read_dataset, steps_per_epoch
 from core.trainer.new_language import language_errors
+from core.trainer.start_weights import start_vocab_errors
 from core.devices import list_gpus
 from core.errors import ConfigInvalid, FieldError
 
@@ -171,7 +172,11 @@ def preflight(config: RunConfig, *, mode: str = "new", resume_from: str = "", wo
     elif mode != "new":
         errors.append(FieldError("mode", f"unknown launch mode {mode!r}"))
     if base is not None:
-        errors += language_errors(config, Path(config.vocab_path) if config.vocab_path else base.vocab_json)
+        vocab_json = Path(config.vocab_path) if config.vocab_path else base.vocab_json
+        errors += language_errors(config, vocab_json)
+        start = resume_from if mode == "restore" else config.custom_model_path
+        if start and Path(start).is_file() and not errors:
+            errors += start_vocab_errors(Path(start), vocab_json, "vocab_path")
     gpus = tuple(gpus)
     errors += check_ranks(world_size, gpus)
     world_size = len(gpus) or world_size

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from core.errors import FieldError
 from core.checkpoints.files import read_checkpoint_info
 from core.trainer.vocabulary import resize_text_vocab
 
@@ -35,3 +36,22 @@ def load_resized(model, checkpoint: Path) -> str:
     verb = "grown" if report.added_rows > 0 else "shrunk"
     return (f"text vocabulary of {checkpoint.name} {verb} from {report.old_vocab_size} to "
             f"{report.new_vocab_size} tokens to match the vocab.json in use")
+
+
+def start_vocab_errors(start: Path, vocab_json: Path, field: str) -> list[FieldError]:
+    """A start checkpoint trained with a bigger vocabulary than the one chosen: say which one it needs.
+
+    Loading it would drop the rows of the tokens the chosen vocab.json lacks (a new language's, for
+    one), so it is refused; a smaller checkpoint is grown on load instead (an extension), which is fine.
+    """
+    info = read_checkpoint_info(start)
+    if not info.is_complete or info.text_vocab_size is None:
+        return []  # an unreadable start file is reported by its own check
+    want = tokenizer_size(vocab_json)
+    if info.text_vocab_size <= want:
+        return []
+    needed = f" ({info.tokenizer_file})" if info.tokenizer_file else ""
+    return [FieldError("vocab_path", (
+        f"{vocab_json.name} has {want} text tokens but {Path(start).name} was trained with {info.text_vocab_size}"
+        f"{needed}: loading it would drop {info.text_vocab_size - want} token rows. Choose the vocab.json it was "
+        f"trained with{needed and ' as the extended vocabulary'}"))]

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from core.checkpoints.ops import promote, vocab_beside
 from core.errors import ConfigInvalid
 from core.registry.state import RunPhase, read_run_state
 from core.runs.launcher import start_run, wait_until_ended
@@ -116,6 +117,13 @@ def test_amharic_trains_with_an_extended_vocabulary_and_its_bundle_loads_standal
     loaded = load_bundle_standalone(ready, tmp_path)
     assert "am" in loaded["languages"] and loaded["rows"] == extension.new_size
     assert 1 not in loaded["ids"] and loaded["ids"][0] == extension.language_token_id
+    # Its weights keep their vocabulary: a promoted copy gets it beside it, and starting from them with
+    # the base vocabulary is refused, naming the one they need.
+    best = Path(state.status.trainer_run_folder) / "best_model.pth"
+    promoted = promote(best, ws.custom_models_dir / "amharic.pth")
+    assert vocab_beside(promoted.target).read_bytes() == extension.out_path.read_bytes()
+    with pytest.raises(ConfigInvalid, match=f"was trained with {extension.new_size} \\({extension.out_path}\\)"):
+        preflight(config.with_changes(language="en", vocab_path="", custom_model_path=str(promoted.target)))
 
 
 def test_a_romanised_new_language_records_its_rules_and_applies_them_at_load(amharic, tmp_path):
