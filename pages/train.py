@@ -9,9 +9,8 @@ from core.config import FIELD_BY_NAME, FIELDS, PRESETS, apply_preset, field_erro
 from core.trainer.demo import NOISE_NOTICE, demo_config
 from core.devices import describe_device, list_gpus
 from core.disk.planner import plan_preflighted
-from core.languages import describe, is_new_language
-from core.trainer.dataset_check import check_run_datasets
-from core.trainer.new_language import coverage_for_run, extend_for_run
+from core.languages import describe
+from core.trainer.new_language import extend_for_run
 from core.trainer.preflight import MAX_CPU_RANKS, preflight
 from core.errors import ConfigInvalid, LaunchRefused
 from core.path_guard import outside_roots_errors
@@ -21,6 +20,7 @@ from core.registry.records import list_run_ids
 from core.workspace_settings import read_settings, update_settings
 from pages.common import SELECTED_RUN_KEY, demo_assets, select_run, workspace
 from pages.run_status import render_run_status
+from pages.train_checks import render_dataset_check, render_new_language
 
 FLASH_KEY = "train_flash"  # {area: [(level, text)]}: each message shows where its action was taken
 BASE_CHOICES = ("Demo (tiny, produces noise)", "XTTS v2 (downloaded into the workspace)", "Local folder")
@@ -225,40 +225,12 @@ def render_base_and_data() -> None:
     for index, name in enumerate(PATH_WIDGETS):
         with cols[index % 2]:
             setting_widget(name)
-    render_dataset_check()
-
-
-@st.cache_data(show_spinner=False, ttl=10)
-def dataset_check_lines(raw: tuple) -> tuple[str, str, tuple[str, ...]]:
-    """(level, summary, details) of the dataset check on the form's CSVs (cached by file stamps in core)."""
-    try:
-        verdict = check_run_datasets(preflight(validate_config(dict(raw))), ws.dataset_checks_dir)
-    except ConfigInvalid:
-        return "caption", "Dataset check: fix the settings above first.", ()
-    reports = verdict.reports.values()
-    kept = sum(r.kept_clips for r in reports)
-    total = sum(r.clips for r in reports)
-    kept_s = sum(r.kept_s for r in reports)
-    length = f"{kept_s / 3600:.2f} h" if kept_s >= 3600 else f"{kept_s / 60:.1f} min"
-    if verdict.errors:
-        return ("error", f"Dataset check: errors in {len(verdict.errors)} file(s). Start is refused until they are "
-                         "fixed on the Dataset page.", tuple(field_error_text(e) for e in verdict.errors))
-    summary = f"Dataset check: the trainer keeps {kept} of {total} clips ({length})."
-    if verdict.warnings:
-        return "warning", summary + " Warnings (details on the Dataset page):", tuple(verdict.warnings)
-    return "success", summary + " No problems found.", ()
-
-
-def render_dataset_check() -> None:
-    with st.spinner("Checking the dataset (every clip decoded, every text tokenised; cached afterwards)..."):
-        level, summary, details = dataset_check_lines(tuple(sorted(raw_config().items())))
-    getattr(st, level)(summary + "".join(f"\n- {line}" for line in details))
+    render_dataset_check(ws, raw_config())
 
 
 def on_extend_vocab() -> None:
     try:
-        raw = raw_config()
-        config = validate_config({**raw, "vocab_path": ""})
+        config = validate_config({**raw_config(), "vocab_path": ""})
         result = extend_for_run(ws, config)
     except ConfigInvalid as exc:
         for error in exc.errors:
@@ -268,41 +240,6 @@ def on_extend_vocab() -> None:
     flash("success", f"Extended vocabulary written to {result.out_path} ({result.base_size} + {len(result.added_tokens)} "
                      f"tokens, [{config.language}] is id {result.language_token_id}); it is now the run's extended "
                      "vocabulary.", "language")
-
-
-def render_new_language() -> None:
-    """For a language XTTS does not know: the vocabulary's coverage of the data, and extending it."""
-    language = st.session_state.get(key("language"), "en")
-    if not is_new_language(language):
-        return
-    st.subheader(f"New language: {describe(language)}")
-    st.caption("XTTS has no text rules and no vocabulary for this language. Texts are normalised by our rules "
-               "(Unicode, punctuation, lower case, the romanisation below if any) the same way in training, the "
-               "dataset check and inference, and the vocabulary is extended from your training texts: base tokens keep "
-               "their ids, the new ones are appended, and the model's text embedding grows to match.")
-    show_flashes("language")
-    with st.spinner("Measuring how much of the training text the vocabulary can encode..."):
-        lines = coverage_lines(tuple(sorted(raw_config().items())))
-    if isinstance(lines, str):
-        st.warning(lines)
-    else:
-        st.dataframe(lines, hide_index=True)
-    st.button("Extend the vocabulary from the training data", key="cfg_extend_vocab", on_click=on_extend_vocab,
-              icon=":material/translate:")
-
-
-@st.cache_data(show_spinner=False, ttl=30)
-def coverage_lines(raw: tuple) -> list[dict] | str:
-    config_raw = dict(raw)
-    try:
-        config = validate_config(config_raw)
-        report = coverage_for_run(config)
-    except ConfigInvalid as exc:
-        return " ".join(field_error_text(e) for e in exc.errors)
-    return [{"Vocabulary": name, "Characters encoded": f"{cov.char_share:.1%}", "Words encoded": f"{cov.word_share:.1%}",
-             f"[{config.language}] token": "missing" if cov.language_token_missing else "present",
-             "Characters it cannot encode": "".join(sorted(cov.unknown_chars))[:40]}
-            for name, cov in report]
 
 
 def render_settings() -> None:
@@ -317,7 +254,7 @@ def render_settings() -> None:
         for index, name in enumerate(names):
             with cols[index % 4]:
                 setting_widget(name)
-    render_new_language()
+    render_new_language(raw_config(), on_extend_vocab, lambda: show_flashes("language"))
     st.subheader("Device")
     st.caption(f"Device: {describe_device(dict(ws.env_overrides))}")
     gpus = list_gpus()
