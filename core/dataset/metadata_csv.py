@@ -54,15 +54,25 @@ class MetadataCsv:
         return next((r for r in self.rows if r.line_no == line_no), None)
 
 
-def read_metadata_csv(csv_path: str | os.PathLike, field: str = "csv_path") -> MetadataCsv:
-    """Parse a metadata CSV; ConfigInvalid (naming `field`) says what to fix when it cannot be read."""
+def require_csv_file(csv_path: str | os.PathLike, field: str) -> Path:
+    """The CSV's path when it names an existing file; ConfigInvalid naming `field` otherwise."""
     if not str(csv_path).strip():
         raise ConfigInvalid([FieldError(field, "choose a metadata CSV (audio_file|text|speaker_name)")])
     path = Path(csv_path).expanduser()
-    if not path.exists():
+    try:
+        exists, is_file = path.exists(), path.is_file()
+    except OSError as exc:  # a name too long for the file system, say: exists() raises rather than answers
+        raise ConfigInvalid([FieldError(field, f"{str(path)[:80]}... cannot be used ({exc.strerror or exc})")]) from None
+    if not exists:
         raise ConfigInvalid([FieldError(field, f"{path} does not exist")])
-    if not path.is_file():
+    if not is_file:
         raise ConfigInvalid([FieldError(field, f"{path} is a folder; choose the metadata .csv file inside it")])
+    return path
+
+
+def read_metadata_csv(csv_path: str | os.PathLike, field: str = "csv_path") -> MetadataCsv:
+    """Parse a metadata CSV; ConfigInvalid (naming `field`) says what to fix when it cannot be read."""
+    path = require_csv_file(csv_path, field)
     try:
         data = path.read_bytes()
     except OSError as exc:

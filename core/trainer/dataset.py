@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.dataset.metadata_csv import require_csv_file
 from core.errors import ConfigInvalid, FieldError
 
 REQUIRED_COLUMNS = ("audio_file", "text", "speaker_name")
@@ -44,13 +45,7 @@ class Dataset:
 
 def read_dataset(csv_path: str | Path, field: str) -> Dataset:
     """Parse and check one metadata CSV; audio paths are relative to the CSV's folder."""
-    if not str(csv_path).strip():
-        raise ConfigInvalid([FieldError(field, "choose a metadata CSV (audio_file|text|speaker_name)")])
-    path = Path(csv_path).expanduser()
-    if not path.exists():
-        raise ConfigInvalid([FieldError(field, f"{path} does not exist")])
-    if not path.is_file():
-        raise ConfigInvalid([FieldError(field, f"{path} is a folder; choose the metadata .csv file inside it")])
+    path = require_csv_file(csv_path, field)
     try:
         with open(path, newline="", encoding="utf-8") as handle:
             reader = csv.DictReader(handle, delimiter="|")

@@ -175,7 +175,7 @@ def preflight(config: RunConfig, *, mode: str = "new", resume_from: str = "", wo
         vocab_json = Path(config.vocab_path) if config.vocab_path else base.vocab_json
         errors += language_errors(config, vocab_json)
         start = resume_from if mode == "restore" else config.custom_model_path
-        if start and Path(start).is_file() and not errors:
+        if start and not errors and Path(start).is_file():  # a bad path was named by its own check above
             errors += start_vocab_errors(Path(start), vocab_json, "vocab_path")
     gpus = tuple(gpus)
     errors += check_ranks(world_size, gpus)
