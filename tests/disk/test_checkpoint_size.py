@@ -91,3 +91,23 @@ def test_xtts_v2_estimate_matches_a_real_full_size_save(tmp_path):
         assert abs(sizes.checkpoint_bytes - real) < 10_000
     finally:
         path.unlink(missing_ok=True)
+
+
+def test_an_extended_vocabulary_grows_the_planned_checkpoint(demo_workspace, tmp_path):
+    """A new language's extended vocab.json adds text-embedding and text-head rows, with their AdamW state."""
+    from core.language.normalise import TextRules
+    from core.language.vocab_extension import extend_vocab
+    from tests.integration.test_new_language import ethiopic_sentences
+
+    _ws, demo = demo_workspace
+    base = resolve_base_model(demo.base_dir)
+    extension = extend_vocab(base.vocab_json, ethiopic_sentences(100), TextRules("am"), tmp_path / "am.json")
+    config = RunConfig(base_model_dir=str(demo.base_dir), output_path=str(tmp_path / "out"))
+    plain = estimate_checkpoint_sizes(spec_from_base(base), config, base=base, step=200)
+    extended_config = config.with_changes(vocab_path=str(extension.out_path))
+    extended = estimate_checkpoint_sizes(spec_from_base(base, str(extension.out_path)), extended_config, base=base,
+                                         step=200)
+    added = extension.new_size - extension.base_size
+    width = 64  # the demo GPT's model channels: one embedding row, one head row and one head bias per token
+    assert extended.trainable_params - plain.trainable_params == added * (2 * width + 1)
+    assert extended.checkpoint_bytes > plain.checkpoint_bytes + 3 * 4 * added * (2 * width + 1) * 0.99
