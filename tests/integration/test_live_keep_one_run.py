@@ -37,9 +37,10 @@ from core.workspace import Workspace
 from tests.conftest import DiskSampler, wait_for
 
 SAVE_STEP = 100
-# 480 steps: the stop requested at step 205 must land while it trains, even on a busy machine (with
-# 4 epochs it once arrived during the final export and the run read "finished").
-EPOCHS = 8
+# 2,400 steps: the stop requested at step 205 must land while it trains, even on a busy machine. With
+# 4 epochs, and once with 8 (480 steps, a clean-clone `make test` here), it arrived during the final
+# export and the run read "finished"; the run is stopped at step 205 either way, so length costs nothing.
+EPOCHS = 40
 CHECK_AT_STEP = 125  # past checkpoint_100 and the step-120 best save; the next save is at step 180
 STOP_AT_STEP = 205  # past checkpoint_200; the next save is at step 240
 
