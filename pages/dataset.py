@@ -9,7 +9,7 @@ import streamlit as st
 from core.config import LANGUAGES
 from core.languages import describe
 from core.dataset.audio import SUPPORTED_SUFFIXES
-from core.dataset.create import CreateRequest
+from core.dataset.create import CreateRequest, save_uploads
 from core.dataset.job import KIND, start_make_dataset
 from core.dataset.segment import ClipLimits
 from core.dataset.transcribe import WHISPER_SIZES, whisper_models_dir
@@ -34,11 +34,7 @@ def sources_from_form() -> tuple[str, ...]:
     typed = [line.strip() for line in st.session_state.get("ds_sources", "").splitlines() if line.strip()]
     uploaded = st.session_state.get("ds_uploads") or []
     if uploaded:
-        folder = uploads_folder()
-        folder.mkdir(parents=True, exist_ok=True)
-        for item in uploaded:
-            (folder / Path(item.name).name).write_bytes(item.getbuffer())
-        typed.append(str(folder))
+        typed.append(str(save_uploads(uploads_folder(), [(item.name, bytes(item.getbuffer())) for item in uploaded])))
     return tuple(typed)
 
 

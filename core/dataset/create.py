@@ -68,6 +68,17 @@ class CreateResult:
     previous_moved_to: str = ""
 
 
+def save_uploads(folder: Path, uploads: list[tuple[str, bytes]]) -> Path:
+    """Recordings uploaded in the browser, written under `folder` (base names only: no path escapes it)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, data in uploads:
+        target = folder / Path(name).name
+        temp = target.with_name(f".{target.name}.partial")
+        temp.write_bytes(data)
+        os.replace(temp, target)
+    return folder
+
+
 def list_recordings(sources: tuple[str, ...]) -> list[Path]:
     """Every accepted audio file named or inside a named folder; bad input raises ConfigInvalid."""
     if not sources:

@@ -169,3 +169,11 @@ def test_an_offline_machine_without_the_whisper_model_is_told_where_to_put_it(tm
     message = read_job_state(ws, job.job_id).message
     assert "cannot be downloaded" in message and str(ws.models_dir / "whisper" / "tiny") in message, message
     assert not (tmp_path / "out").exists()
+
+
+def test_uploads_are_saved_by_base_name_inside_their_folder(tmp_path):
+    from core.dataset.create import save_uploads
+
+    folder = save_uploads(tmp_path / "uploads", [("talk.wav", b"RIFF"), ("../../escape.srt", b"1")])
+    assert sorted(p.name for p in folder.iterdir()) == ["escape.srt", "talk.wav"]
+    assert not (tmp_path / "escape.srt").exists()
