@@ -1,9 +1,12 @@
 """XTTS fine-tuning dashboard: the router. Pages live in pages/, all logic in core/."""
 import hmac
 import os
+from pathlib import Path
 
 import streamlit as st
 
+from core import offload
+from core.checkpoints.leftovers import clean_leftovers
 from core.registry.records import list_run_ids, load_record
 from core.registry.state import read_run_state
 from pages.common import PENDING_PAGE_KEY, ROUTED_KEY, SELECTED_RUN_KEY, first_open_progress, workspace
@@ -50,12 +53,10 @@ def keep_form_state() -> None:
 
 
 @st.cache_resource(show_spinner=False)
-def cleaned_once(root: str) -> int:
-    """Temp files of promotes/optimizes killed midway, removed once per dashboard start."""
-    # Imported here, not at the top: it loads torch (seconds on a first start), and the router must
-    # have written the first-open message before that.
-    from core.checkpoints.leftovers import clean_leftovers
-
+def started_once(root: str) -> int:
+    """Once per dashboard start: a worker process starts importing torch and coqui (the pages' heavy
+    answers come from it, core.offload), and temp files of promotes/optimizes killed midway go."""
+    offload.warm_up(Path(root) / "cache")
     return len(clean_leftovers(workspace()))
 
 
@@ -90,5 +91,5 @@ open_pending_page()
 run_picker()
 toast_new_notifications()  # in every open tab: runs that finished, failed, stopped or will fill the disk
 with first_open_progress(navigation.title):
-    cleaned_once(str(workspace().root))
+    started_once(str(workspace().root))
     navigation.run()

@@ -20,6 +20,9 @@ class ConfigInvalid(ValueError):
         self.errors = list(errors)
         super().__init__("; ".join(str(e) for e in self.errors))
 
+    def __reduce__(self):  # rebuilt from its errors when it crosses a process line (core.offload)
+        return type(self), (self.errors,)
+
 
 class LaunchRefused(RuntimeError):
     """A run could not be started (another run holds the output path, disk, ...)."""

@@ -7,18 +7,17 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from core.checkpoints.files import CheckpointError
-from core.checkpoints.deletion import bytes_freed_by_deleting, delete_checkpoints
-from core.checkpoints.ops import optimize, promote
+from core.checkpoints.deletion import bytes_freed_by_deleting
 from core.checkpoints.ready_bundles import ReadyBundleInfo, workspace_ready_bundles
 from core.checkpoints.targets import default_optimize_target
 from core.errors import ConfigInvalid
 from core.monitor.downsample import downsample
+from core.offload import OffloadError
 from core.path_guard import outside_roots_errors
-from core.checkpoints.gallery import GalleryEntry, checkpoint_marks, default_promote_target, gallery
+from core.checkpoints.gallery import GalleryEntry, checkpoint_marks, default_promote_target
 from core.registry.records import read_status
 from core.text import format_local_time
-from core.trainer.ready_export import export_ready_from
-from pages.common import event_reader, human_bytes, workspace
+from pages.common import event_reader, heavy, heavy_with_progress, human_bytes, workspace
 
 LOSS_TAG = "TrainIterStats/loss"
 
@@ -63,9 +62,10 @@ def on_promote(source: str, target: str) -> None:
         return
     bar = st.progress(0.0, text="Promoting...")
     try:
-        result = promote(Path(source), Path(target), overwrite=st.session_state.get("gal_overwrite", False),
-                         progress=lambda done, total: bar.progress(done / max(total, 1), text=f"{human_bytes(done)} / {human_bytes(total)}"))
-    except (CheckpointError, OSError) as exc:
+        result = heavy_with_progress("core.checkpoints.ops:promote", Path(source), Path(target),
+                                     overwrite=st.session_state.get("gal_overwrite", False), bar=bar,
+                                     label=lambda done, total: f"{human_bytes(done)} / {human_bytes(total)}")
+    except (CheckpointError, OSError, OffloadError) as exc:
         flash("error", f"Not promoted: {exc}")
         return
     backup = f" The previous file was kept as {result.backup.name}." if result.backup else ""
@@ -87,8 +87,9 @@ def on_export(run_id: str, source: str, folder: str) -> None:
     if folder and not inside(folder, "ready/ folder"):
         return
     try:
-        bundle = export_ready_from(ws, run_id, Path(source), Path(folder) if folder else None)
-    except (ConfigInvalid, CheckpointError, OSError, ValueError) as exc:
+        bundle = heavy("core.trainer.ready_export:export_ready_from", ws, run_id, Path(source),
+                       Path(folder) if folder else None, working="Exporting ready/...", timeout_s=3600)
+    except (ConfigInvalid, CheckpointError, OSError, ValueError, OffloadError) as exc:
         flash("error", f"Not exported: {exc}")
         return
     kept = f" The bundle it replaced is kept in {bundle.previous}." if bundle.previous else ""
@@ -99,9 +100,11 @@ def on_optimize(source: str, target: str) -> None:
     if not inside(target, "optimized model path"):
         return
     try:
-        result = optimize(Path(source), Path(target), overwrite=st.session_state.get("gal_opt_overwrite", False),
-                          delete_source=st.session_state.get("gal_opt_delete", False))
-    except (CheckpointError, OSError) as exc:
+        result = heavy("core.checkpoints.ops:optimize", Path(source), Path(target),
+                       overwrite=st.session_state.get("gal_opt_overwrite", False),
+                       delete_source=st.session_state.get("gal_opt_delete", False),
+                       working="Optimizing (the model's weights are streamed into a new file)...", timeout_s=3600)
+    except (CheckpointError, OSError, OffloadError) as exc:
         flash("error", f"Not optimized: {exc}")
         return
     flash("success", f"Optimized {Path(source).name} -> {result.target}: {human_bytes(result.bytes_before)} -> "
@@ -112,8 +115,9 @@ def on_delete(paths: list[str], protected: list[str]) -> None:
     if not all(inside(p, "delete") for p in paths):
         return
     try:
-        freed = delete_checkpoints([Path(p) for p in paths], protected={Path(p) for p in protected})
-    except CheckpointError as exc:
+        freed = heavy("core.checkpoints.deletion:delete_checkpoints", [Path(p) for p in paths],
+                      protected={Path(p) for p in protected}, working="Deleting...")
+    except (CheckpointError, OffloadError) as exc:
         flash("error", f"Nothing deleted: {exc}")
         return
     flash("success", f"Deleted {len(paths)} file(s), {human_bytes(freed)} freed.")
@@ -222,7 +226,7 @@ def render_ready_bundles() -> None:
 st.title("Checkpoints")
 for level, text in st.session_state.pop(FLASH_KEY, []):
     getattr(st, level)(text)
-entries = gallery(ws)
+entries = heavy("core.checkpoints.gallery:gallery", ws, working="Reading the checkpoints...")
 if not entries:
     st.info("No checkpoints yet: start a run on the Train page.")
 else:

@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import os
-import sys
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
 
 import streamlit as st
 
+from core import offload
 from core.config import field_error_text
 from core.trainer.demo import DemoAssets, demo_assets as demo_paths, ensure_demo
 from core.monitor.events import RunEventReader
@@ -22,7 +22,8 @@ SELECTED_RUN_KEY = "selected_run_id"
 RUN_PICKER_KEY = "run_picker"  # the router's sidebar selectbox: it would overwrite the selection
 PREPARING_DEMO = ("Preparing the demo: a tiny XTTS model and a synthetic dataset are being created in the workspace. "
                   "This happens once, on the first start, and takes about half a minute.")
-LOADING_LIBRARIES = "Loading the training libraries (torch, coqui TTS): a few seconds, once after each dashboard start."
+LOADING_LIBRARIES = ("Starting the background worker that reads checkpoints and plans disk (it loads torch and coqui "
+                     "TTS, which the dashboard itself never loads): a few seconds, once after each dashboard start.")
 # (workspace root, page) pairs this server process has rendered: their slow first open is behind them.
 _warm_pages: set[tuple[str, str]] = set()
 
@@ -83,8 +84,8 @@ def first_open_progress(page: str) -> Iterator[None]:
     root = str(workspace().root)
     demo = demo_paths(Path(root) / "demo")
     needs_demo = not all(p.exists() for p in (demo.base_dir, demo.train_csv, demo.eval_csv))
-    # coqui's TTS package (and torch under it) is what makes a page's first import slow.
-    cold = (root, page) not in _warm_pages and "TTS" not in sys.modules
+    # The first heavy answer waits for a worker to import torch and coqui (core.offload).
+    cold = (root, page) not in _warm_pages and not offload.answered_once()
     # The placeholder is there on every run, shown or not: an element that comes and goes above the
     # page would shift every widget's position, and Streamlit would rebuild them with their typed values lost.
     notice = st.empty()
@@ -103,6 +104,54 @@ def first_open_progress(page: str) -> Iterator[None]:
     finally:
         notice.empty()
         _warm_pages.add((root, page))
+
+
+def heavy(target: str, *args, working: str | None = "Working...", timeout_s: float = offload.pool.DEFAULT_TIMEOUT_S,
+          **kwargs):
+    """`target` ("core.module:function") run in a worker process, with a "working..." spinner meanwhile.
+
+    The UI process never imports torch, coqui-tts or trainer (README "Architecture"): whatever needs
+    them runs here. The function's own exceptions come back as themselves; a worker that dies or
+    hangs raises offload.OffloadError, which the page shows like any other error. `working=None`
+    shows no spinner (inside st.cache_data functions, whose callers show their own).
+    """
+    cache_root = workspace().root / "cache"
+    if working is None:
+        return offload.call(target, *args, cache_root=cache_root, timeout_s=timeout_s, **kwargs)
+    with st.spinner(working, show_time=True):
+        return offload.call(target, *args, cache_root=cache_root, timeout_s=timeout_s, **kwargs)
+
+
+def heavy_with_progress(target: str, *args, bar, label: Callable[[int, int], str], **kwargs):
+    """`heavy` for a call that reports progress (`progress=` callback): `bar` (an st.progress) follows it."""
+    import tempfile
+    import threading
+
+    from core.offload.progress import ProgressFile
+
+    cache_root = workspace().root / "cache"
+    cache_root.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=cache_root, prefix="progress-") as folder:
+        progress = ProgressFile(Path(folder) / "progress")
+        outcome: dict = {}
+
+        def work() -> None:
+            try:
+                outcome["value"] = offload.call(target, *args, progress=progress, cache_root=cache_root,
+                                                timeout_s=6 * 3600, **kwargs)
+            except BaseException as exc:  # noqa: BLE001 - raised again below, in the script thread
+                outcome["error"] = exc
+
+        thread = threading.Thread(target=work, name="offload-progress", daemon=True)
+        thread.start()
+        while thread.is_alive():
+            thread.join(0.2)
+            seen = progress.read()
+            if seen:
+                bar.progress(seen[0] / max(seen[1], 1), text=label(*seen))
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
 
 
 def select_run(run_id: str) -> None:

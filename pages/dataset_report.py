@@ -7,16 +7,16 @@ import streamlit as st
 
 from core.config import LANGUAGES
 from core.languages import describe, is_new_language
-from core.dataset.check import check_dataset
 from core.dataset.edit import exclude_rows, set_text
 from core.dataset.metadata_csv import read_metadata_csv
 from core.dataset.report import DatasetReport
 from core.dataset.report_charts import plotly_figures
 from core.errors import ConfigInvalid
+from core.offload import OffloadError
 from core.path_guard import outside_roots_errors
 from core.trainer.demo import DemoAssets
 from core.workspace import Workspace
-from pages.common import show_field_errors
+from pages.common import heavy, show_field_errors
 
 CHECK_CSV_KEY = "ds_check_csv"
 SEVERITY_ICON = {"error": ":material/error:", "warning": ":material/warning:", "info": ":material/info:"}
@@ -145,14 +145,15 @@ def render_check(ws: Workspace, demo: DemoAssets) -> None:
     eval_csv = Path(csv_path).with_name("metadata_eval.csv")
     try:
         with st.spinner("Checking every clip (decoding audio, tokenising text)..."):
-            report = check_dataset(csv_path, vocab_path=st.session_state["ds_check_vocab"],
-                                   language=st.session_state["ds_check_language"],
-                                   max_audio_length_s=st.session_state["ds_check_max_s"],
-                                   cache_dir=check_cache_dir(ws),
-                                   other_csv=eval_csv if eval_csv.is_file() and eval_csv != Path(csv_path) else None,
-                                   romanize=st.session_state.get("cfg_romanize", "")
-                                   if is_new_language(st.session_state["ds_check_language"]) else "")
-    except ConfigInvalid as exc:
+            report = heavy("core.dataset.check:check_dataset", csv_path, vocab_path=st.session_state["ds_check_vocab"],
+                           language=st.session_state["ds_check_language"],
+                           max_audio_length_s=st.session_state["ds_check_max_s"],
+                           cache_dir=check_cache_dir(ws),
+                           other_csv=eval_csv if eval_csv.is_file() and eval_csv != Path(csv_path) else None,
+                           romanize=st.session_state.get("cfg_romanize", "")
+                           if is_new_language(st.session_state["ds_check_language"]) else "",
+                           working=None, timeout_s=3600)
+    except (ConfigInvalid, OffloadError) as exc:
         show_field_errors(exc)
         return
     render_summary(report)

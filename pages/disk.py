@@ -9,7 +9,7 @@ import streamlit as st
 from core.config import FIELD_BY_NAME
 from core.disk.plan import DiskPlan, free_bytes_at
 from core.disk.simulation import thin_timeline
-from core.disk.page_inputs import XTTS_V2_ARCHITECTURE, PlanInputs, plan_page_inputs, plan_recorded_run, preset_plans
+from core.disk.page_inputs import XTTS_V2_ARCHITECTURE, PlanInputs
 from core.disk.tracking import DiskSample, SampleReader, disk_trend, sample_run_disk, samples_path
 from core.errors import ConfigInvalid
 from core.registry.records import list_run_ids
@@ -17,7 +17,7 @@ from core.registry.state import RunState, read_run_state
 from core.text import format_duration_words
 from core.trainer.demo import demo_config
 from core.workspace import Workspace
-from pages.common import SELECTED_RUN_KEY, demo_assets, human_bytes, live_run_panel, show_field_errors, workspace
+from pages.common import SELECTED_RUN_KEY, demo_assets, heavy, human_bytes, live_run_panel, show_field_errors, workspace
 
 BASE_CHOICES = ("Demo (tiny)", "XTTS v2 architecture", "Local folder")
 # What the guide claims for each preset, shown beside the planner's figures.
@@ -56,18 +56,19 @@ def current_inputs() -> PlanInputs:
 @st.cache_data(ttl=PLAN_TTL_S, show_spinner="Planning; the first plan sizes a checkpoint from the model architecture...",
                max_entries=64)
 def cached_plan(root: str, **inputs) -> DiskPlan:
-    return plan_page_inputs(Workspace.at(root), PlanInputs(**inputs))
+    return heavy("core.disk.page_inputs:plan_page_inputs", Workspace.at(root), PlanInputs(**inputs), working=None)
 
 
 @st.cache_data(ttl=PLAN_TTL_S, show_spinner="Planning the guide's presets...", max_entries=16)
 def cached_preset_plans(root: str, **inputs) -> list[tuple[str, int, int, DiskPlan]]:
     return [(p.name, p.save_step, p.save_n_checkpoints, plan)
-            for p, plan in preset_plans(Workspace.at(root), PlanInputs(**inputs))]
+            for p, plan in heavy("core.disk.page_inputs:preset_plans", Workspace.at(root), PlanInputs(**inputs),
+                                 working=None)]
 
 
 @st.cache_data(ttl=PLAN_TTL_S, show_spinner="Re-planning the run...", max_entries=16)
 def cached_forecast(root: str, run_id: str) -> DiskPlan:
-    return plan_recorded_run(Workspace.at(root), run_id)
+    return heavy("core.disk.page_inputs:plan_recorded_run", Workspace.at(root), run_id, working=None)
 
 
 def number(name: str) -> None:

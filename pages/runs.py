@@ -8,15 +8,14 @@ import streamlit as st
 from core.config import PATH_FIELDS, field_error_text
 from core.errors import ConfigInvalid, LaunchRefused
 from core.monitor.curves import CHART_TAGS, chart_curves
-from core.overview.continue_request import continue_request
 from core.overview.deletion import RunActionRefused, delete_run, plan_run_deletion
 from core.overview.reader import OverviewReader
 from core.overview.rows import RunRow
 from core.overview.table import SORT_KEYS, RunFilter, SettingDifference, differing_settings, filter_rows, setting_text, sort_rows
 from core.path_guard import outside_roots_errors
-from core.runs.launcher import start_run
+from core.offload import OffloadError
 from core.text import format_clock, format_local_time
-from pages.common import RUN_PICKER_KEY, SELECTED_RUN_KEY, event_reader, human_bytes, select_run, workspace
+from pages.common import RUN_PICKER_KEY, SELECTED_RUN_KEY, event_reader, heavy, human_bytes, select_run, workspace
 from pages.notifications_panel import render_notifications_panel
 
 FLASH_KEY = "runs_flash"
@@ -51,12 +50,14 @@ def on_open_checkpoints(run_id: str) -> None:
 
 def on_continue(run_id: str) -> None:
     try:
-        request = continue_request(ws, run_id)
+        request = heavy("core.overview.continue_request:continue_request", ws, run_id,
+                        working="Looking for the run's newest intact checkpoint...")
         outside = outside_roots_errors(ws, [(name, getattr(request.config, name)) for name in PATH_FIELDS])
         if outside:
             raise ConfigInvalid(outside)
-        record = start_run(ws, request.config, mode="continue", resume_from=request.resume_from,
-                           world_size=request.world_size, gpus=request.gpus)
+        record = heavy("core.runs.launcher:start_run", ws, request.config, mode="continue",
+                       resume_from=request.resume_from, world_size=request.world_size, gpus=request.gpus,
+                       working="Checking the run and starting it...", timeout_s=3600)
     except RunActionRefused as exc:
         flash("error", f"Not continued: {exc}")
         return
@@ -65,7 +66,7 @@ def on_continue(run_id: str) -> None:
             flash("error", field_error_text(error))
         flash("error", "Not continued: fix the settings named above on the Train page and continue from there.")
         return
-    except LaunchRefused as exc:
+    except (LaunchRefused, OffloadError) as exc:
         flash("error", f"Not continued: {str(exc).rstrip('.')}.")
         return
     select_run(record.run_id)

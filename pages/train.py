@@ -4,21 +4,19 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.trainer.base_model import LICENSE_TEXT, download_xtts_v2, xtts_v2_cache_dir
+from core.trainer.base_model import LICENSE_TEXT, xtts_v2_cache_dir
 from core.config import FIELD_BY_NAME, FIELDS, PRESETS, apply_preset, field_error_text, validate_config
 from core.trainer.demo import NOISE_NOTICE, demo_config
 from core.devices import describe_device, list_gpus
-from core.disk.planner import plan_preflighted
 from core.languages import describe
-from core.trainer.new_language import extend_for_run
-from core.trainer.preflight import MAX_CPU_RANKS, preflight
+from core.trainer.preflight import MAX_CPU_RANKS
 from core.errors import ConfigInvalid, LaunchRefused
+from core.offload import OffloadError
 from core.path_guard import outside_roots_errors
-from core.runs.launcher import request_stop, start_run
-from core.checkpoints.resume import all_checkpoints, newest_resumable_folder
+from core.runs.launcher import request_stop
 from core.registry.records import list_run_ids
 from core.workspace_settings import read_settings, update_settings
-from pages.common import SELECTED_RUN_KEY, demo_assets, select_run, workspace
+from pages.common import SELECTED_RUN_KEY, demo_assets, heavy, select_run, workspace
 from pages.run_status import render_run_status
 from pages.train_checks import render_dataset_check, render_new_language
 
@@ -102,15 +100,17 @@ def launch(mode: str, resume_from: str = "") -> None:
         if outside:
             raise ConfigInvalid(outside)
         config = validate_config(raw)
-        record = start_run(ws, config, mode=mode, resume_from=resume_from,
-                           disk_override=st.session_state.get("cfg_disk_override", False),
-                           dataset_override=st.session_state.get("cfg_dataset_override", False), **ranks())
+        record = heavy("core.runs.launcher:start_run", ws, config, mode=mode, resume_from=resume_from,
+                       disk_override=st.session_state.get("cfg_disk_override", False),
+                       dataset_override=st.session_state.get("cfg_dataset_override", False), **ranks(),
+                       working="Checking the run (settings, base model, dataset, disk) and starting it...",
+                       timeout_s=3600)
     except ConfigInvalid as exc:
         for error in exc.errors:
             flash("error", field_error_text(error))
         flash("error", "Nothing was launched: fix the settings named above, then start again.")
         return
-    except LaunchRefused as exc:
+    except (LaunchRefused, OffloadError) as exc:
         flash("error", f"Not started: {str(exc).rstrip('.')}.")
         return
     select_run(record.run_id)
@@ -123,7 +123,12 @@ def on_start() -> None:
 
 
 def on_continue() -> None:
-    folder = newest_resumable_folder(st.session_state[key("output_path")])
+    try:
+        folder = heavy("core.checkpoints.resume:newest_resumable_folder", st.session_state[key("output_path")],
+                       working="Looking for the newest intact checkpoint...")
+    except OffloadError as exc:
+        flash("error", f"Not continued: {exc}")
+        return
     if folder is None:
         flash("error", "Nothing to continue: this output path has no run with an intact checkpoint.")
         return
@@ -147,10 +152,14 @@ def on_download() -> None:
     try:
         with st.spinner("Downloading XTTS v2 with coqui's downloader: about 2 GB, minutes on a fast connection...",
                         show_time=True):
-            files = download_xtts_v2(ws.models_dir, license_accepted=st.session_state.get("cfg_license", False))
+            files = heavy("core.trainer.base_model:download_xtts_v2", ws.models_dir,
+                          license_accepted=st.session_state.get("cfg_license", False), working=None,
+                          timeout_s=6 * 3600)
         flash("success", f"XTTS v2 is ready in {files.folder}.", area="base")
     except ConfigInvalid as exc:
         flash("error", str(exc.errors[0].message), area="base")
+    except OffloadError as exc:
+        flash("error", f"Not downloaded: {exc}", area="base")
 
 
 def on_dismiss_start_here() -> None:
@@ -231,10 +240,14 @@ def render_base_and_data() -> None:
 def on_extend_vocab() -> None:
     try:
         config = validate_config({**raw_config(), "vocab_path": ""})
-        result = extend_for_run(ws, config)
+        result = heavy("core.trainer.new_language:extend_for_run", ws, config,
+                       working="Extending the vocabulary from the training texts...")
     except ConfigInvalid as exc:
         for error in exc.errors:
             flash("error", field_error_text(error), "language")
+        return
+    except OffloadError as exc:
+        flash("error", f"The vocabulary was not extended: {exc}", "language")
         return
     st.session_state[key("vocab_path")] = str(result.out_path)
     flash("success", f"Extended vocabulary written to {result.out_path} ({result.base_size} + {len(result.added_tokens)} "
@@ -273,8 +286,7 @@ def render_settings() -> None:
 def disk_forecast_line(raw: tuple, world_size: int = 1, gpus: tuple = ()) -> tuple[str, str]:
     """(level, sentence) of the disk forecast for the form's current values (rank 0 saves; only steps change)."""
     try:
-        checked = preflight(validate_config(dict(raw)), world_size=world_size, gpus=gpus)
-        plan = plan_preflighted(checked)
+        plan = heavy("core.disk.page_inputs:plan_form", dict(raw), world_size=world_size, gpus=gpus, working=None)
     except ConfigInvalid:
         return "caption", "Disk forecast: fix the settings above first."
     gb = 1e9
@@ -286,17 +298,15 @@ def disk_forecast_line(raw: tuple, world_size: int = 1, gpus: tuple = ()) -> tup
 @st.cache_data(show_spinner=False, ttl=30)
 def continue_line(raw: tuple, world_size: int = 1, gpus: tuple = ()) -> str:
     """What Continue would do with the form's values: resume file, step, epoch, loss, steps left, disk."""
-    config = dict(raw)
-    folder = newest_resumable_folder(config["output_path"]) if config.get("output_path") else None
-    if folder is None:
-        return "Continue: this output path has no run with an intact checkpoint yet."
     try:
-        checked = preflight(validate_config(config), mode="continue", resume_from=str(folder),
-                            world_size=world_size, gpus=gpus)
-        plan = plan_preflighted(checked)
+        planned = heavy("core.disk.page_inputs:plan_form_continue", dict(raw), world_size=world_size, gpus=gpus,
+                        working=None)
     except ConfigInvalid:
         return "Continue: fix the settings above first."
-    return (f"{checked.continuation.describe()} Disk: peak {plan.peak_bytes / 1e9:.2f} GB, "
+    if planned is None:
+        return "Continue: this output path has no run with an intact checkpoint yet."
+    continuation, plan = planned
+    return (f"{continuation} Disk: peak {plan.peak_bytes / 1e9:.2f} GB, "
             f"{plan.final_bytes / 1e9:.2f} GB at the end — {plan.verdict}.")
 
 
@@ -307,6 +317,11 @@ def render_forecast() -> None:
         level, text = disk_forecast_line(tuple(sorted(raw_config().items())), **ranks())
     getattr(st, level)(text)
     st.caption("The Disk page shows where the peak comes from, save by save, and the guide's presets side by side.")
+
+
+@st.cache_data(show_spinner=False, ttl=10)
+def intact_checkpoints(output_path: str) -> list:
+    return heavy("core.checkpoints.resume:all_checkpoints", output_path, working=None)
 
 
 def render_start() -> None:
@@ -321,7 +336,7 @@ def render_start() -> None:
                    help="Resumes the newest run of this output folder from its newest intact checkpoint, "
                         "with its step, optimizer and scheduler state.")
     with cols[2]:
-        options = [str(p) for p in all_checkpoints(st.session_state[key("output_path")])]
+        options = [str(p) for p in intact_checkpoints(st.session_state[key("output_path")])]
         st.selectbox("Start from a checkpoint's weights (step restarts at 0)", options or ["(no checkpoints yet)"],
                      key="cfg_restore_checkpoint", disabled=not options)
         st.button("Start from these weights", on_click=on_restore, disabled=not options)

@@ -10,17 +10,16 @@ import streamlit as st
 from core.config import field_error_text, validate_config
 from core.errors import ConfigInvalid
 from core.languages import describe, is_new_language
-from core.trainer.dataset_check import check_run_datasets
-from core.trainer.new_language import coverage_for_run
-from core.trainer.preflight import preflight
 from core.workspace import Workspace
+from pages.common import heavy
 
 
 @st.cache_data(show_spinner=False, ttl=10)
 def dataset_check_lines(raw: tuple, checks_dir: str) -> tuple[str, str, tuple[str, ...]]:
     """(level, summary, details) of the dataset check on the form's CSVs (cached by file stamps in core)."""
     try:
-        verdict = check_run_datasets(preflight(validate_config(dict(raw))), Path(checks_dir))
+        verdict = heavy("core.trainer.dataset_check:check_form_datasets", dict(raw), Path(checks_dir),
+                        working=None, timeout_s=3600)
     except ConfigInvalid:
         return "caption", "Dataset check: fix the settings above first.", ()
     reports = verdict.reports.values()
@@ -47,7 +46,7 @@ def render_dataset_check(ws: Workspace, raw: dict) -> None:
 def coverage_lines(raw: tuple) -> list[dict] | str:
     try:
         config = validate_config(dict(raw))
-        report = coverage_for_run(config)
+        report = heavy("core.trainer.new_language:coverage_for_run", config, working=None)
     except ConfigInvalid as exc:
         return " ".join(field_error_text(e) for e in exc.errors)
     return [{"Vocabulary": name, "Characters encoded": f"{cov.char_share:.1%}", "Words encoded": f"{cov.word_share:.1%}",

@@ -18,6 +18,7 @@ print(len(names))
 ALLOWED = {
     "base": {"base"},
     "registry": {"base", "registry"},
+    "offload": {"base", "checkpoints", "disk", "offload"},  # runs named calls; imports only to set up caches
     "notify": {"base", "registry", "notify"},
     "jobs": {"base", "registry", "jobs"},
     "language": {"base", "language"},
@@ -25,9 +26,11 @@ ALLOWED = {
     "checkpoints": {"base", "registry", "checkpoints"},
     "trainer": {"base", "registry", "jobs", "language", "dataset", "checkpoints", "trainer"},
     "disk": {"base", "registry", "jobs", "language", "dataset", "checkpoints", "trainer", "disk"},
-    "runs": {"base", "registry", "jobs", "language", "dataset", "notify", "checkpoints", "trainer", "disk", "runs"},
+    "runs": {"base", "registry", "jobs", "language", "dataset", "notify", "checkpoints", "trainer", "disk", "monitor",
+             "runs"},
     "monitor": {"base", "registry", "language", "checkpoints", "monitor"},
     "overview": {"base", "registry", "jobs", "language", "dataset", "checkpoints", "trainer", "disk", "overview"},
+    "listen": {"base", "registry", "jobs", "language", "dataset", "checkpoints", "trainer", "listen"},
 }
 ENTRY_POINTS = {"core/cli.py"}  # the CLI sits on top, beside the pages
 

@@ -19,11 +19,11 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from core.checkpoints import layout
-from core.checkpoints.torch_zip import (LOCAL_SIG, MetaStorages, Unreadable, check_entries, has_end_record, tensor_bytes,
-                                        unpickle_skeleton)
+from core.checkpoints.info_cache import InfoDiskCache
+
+# torch (through torch_zip) is imported where a file is read, not here: the dashboard's UI process
+# uses this module's types and never reads a checkpoint itself (core.offload does, in a worker).
 
 # An incomplete file modified this recently is taken to be still in the writer's hands: torch.save
 # streams its records back to back, so the mtime moves every moment of a save and 10 s of silence
@@ -39,6 +39,9 @@ class CheckpointError(Exception):
         super().__init__(f"{problem} {fix}")
         self.problem = problem
         self.fix = fix
+
+    def __reduce__(self):  # rebuilt from its parts when it crosses a process line (core.offload)
+        return type(self), (self.problem, self.fix)
 
 
 class CheckpointNotFoundError(CheckpointError):
@@ -110,7 +113,9 @@ def _as_float(value: Any) -> float | None:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
-def _metadata(obj: Any, storages: MetaStorages) -> dict[str, Any]:
+def _metadata(obj: Any, storages) -> dict[str, Any]:
+    from core.checkpoints.torch_zip import Unreadable, tensor_bytes
+
     if not isinstance(obj, dict) or not isinstance(obj.get("model"), dict):
         raise Unreadable("the file holds no 'model' state dict: not a trainer checkpoint")
     model: dict[str, Any] = obj["model"]
@@ -133,7 +138,7 @@ def _metadata(obj: Any, storages: MetaStorages) -> dict[str, Any]:
         "eval_loss": eval_loss,
         "has_optimizer": bool(optimizer),
         "has_dvae": bool(dvae),
-        "text_vocab_size": int(embedding.shape[0]) if isinstance(embedding, torch.Tensor) else None,
+        "text_vocab_size": int(embedding.shape[0]) if hasattr(embedding, "shape") else None,
         "tensor_bytes": sum(storages.nbytes_by_key.values()),
         "optimizer_bytes": tensor_bytes(optimizer, storages),
         "dvae_bytes": tensor_bytes(dvae, storages),
@@ -165,6 +170,8 @@ def _open_for_writing_elsewhere(path: Path) -> bool:
 
 
 def _read_open_file(f: io.BufferedReader, path: Path, st: os.stat_result, now_s: float) -> CheckpointInfo:
+    from core.checkpoints.torch_zip import LOCAL_SIG, Unreadable, check_entries, has_end_record, unpickle_skeleton
+
     base = {"path": path, "size_bytes": st.st_size, "mtime_s": st.st_mtime, "kind": classify_kind(path)}
     try:
         head = f.read(4)
@@ -214,12 +221,22 @@ class _InfoCache:
 
 
 _cache = _InfoCache(_CACHE_ENTRIES)
+_disk_cache: InfoDiskCache | None = None
 
 
 def clear_info_cache() -> None:
-    """Forget cached results (benchmarks and tests that need a cold read)."""
+    """Forget the results cached in memory (benchmarks and tests that need a cold read; see use_disk_cache)."""
     global _cache
     _cache = _InfoCache(_CACHE_ENTRIES)
+
+
+def use_disk_cache(folder: Path | None) -> None:
+    """Also keep results in `folder` (a workspace's cache), so a new worker process need not re-read files."""
+    global _disk_cache
+    if folder is None:
+        _disk_cache = None
+    elif _disk_cache is None or _disk_cache.folder != folder:
+        _disk_cache = InfoDiskCache(folder, CheckpointInfo, CheckpointKind, Integrity)
 
 
 def read_checkpoint_info(path: str | os.PathLike[str], *, now_s: float | None = None) -> CheckpointInfo:
@@ -238,12 +255,17 @@ def read_checkpoint_info(path: str | os.PathLike[str], *, now_s: float | None = 
         st = os.fstat(f.fileno())
         key = (str(path.absolute()), st.st_size, st.st_mtime_ns)
         cached = _cache.get(key)
+        if cached is None and _disk_cache is not None:
+            cached = _disk_cache.get(key, path)
         if cached is not None:
+            _cache.put(key, cached)
             return cached
         info = _read_open_file(f, path, st, time.time() if now_s is None else now_s)
     # Incomplete files are not cached: being_written turns into truncated with time alone.
     if info.integrity in (Integrity.COMPLETE, Integrity.UNREADABLE):
         _cache.put(key, info)
+        if _disk_cache is not None:
+            _disk_cache.put(key, info)
     return info
 
 

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-import torch
 
 from core.checkpoints.files import CheckpointError, CheckpointInfo, Integrity, read_checkpoint_info
 from core.checkpoints.ready_bundles import is_bundle_folder, record_optimized
@@ -222,6 +221,8 @@ def optimize(
     # mmap keeps every tensor backed by the source file: torch.save then streams pages from the
     # page cache, so resident anonymous memory stays flat however large the checkpoint is. The
     # trainer replaces files by deleting and rewriting (a new inode), which leaves our mapping valid.
+    import torch  # here, not at the top: the UI process imports this module for its types and errors
+
     checkpoint: dict[str, Any] = torch.load(src, mmap=True, weights_only=True, map_location="cpu")
     model = checkpoint["model"]
     # Same rule as the original Step 2.5: every key mentioning "dvae" goes (this includes

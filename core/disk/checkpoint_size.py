@@ -11,6 +11,8 @@ Imports torch and TTS lazily: only callers that ask for a size pay for them.
 """
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import io
 import json
 import tempfile
@@ -20,6 +22,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping
 
+from core.atomic_io import read_json, write_json_atomic
 from core.config import RunConfig
 from core.trainer.base_model import BaseModelFiles
 from core.trainer.gpt_config import GPT_SIZE_KEYS, build_gpt_trainer_config
@@ -187,14 +190,55 @@ def _build_on_meta(gpt_config):
             Distribution.set_default_validate_args(original_validate)
 
 
+_size_cache_dir: Path | None = None
+
+
+def use_size_cache(folder: Path | None) -> None:
+    """Keep estimates in `folder` too (a workspace's cache): building the model on meta takes seconds."""
+    global _size_cache_dir
+    _size_cache_dir = folder
+
+
 @lru_cache(maxsize=16)
 def estimate_checkpoint_sizes(spec: ArchitectureSpec, config: RunConfig = RunConfig(), *,
                               base: BaseModelFiles | None = None, step: int = 100_000) -> CheckpointSizes:
     """Sizes of the files a run of `config` writes for architecture `spec`, from shapes alone.
 
     `base` (when it exists) only makes the paths pickled into the checkpoint's config exact.
-    `step` sizes the pickled step number (a few bytes).
+    `step` sizes the pickled step number (a few bytes). With `use_size_cache`, estimates are kept
+    on disk by a hash of all four inputs and the library versions that shape the file.
     """
+    cache_file = _size_cache_file(spec, config, base, step) if _size_cache_dir else None
+    cached = _read_cached_sizes(cache_file) if cache_file else None
+    if cached is not None:
+        return cached
+    sizes = _estimate_on_meta(spec, config, base, step)
+    if cache_file:
+        try:
+            write_json_atomic(cache_file, dataclasses.asdict(sizes))
+        except OSError:
+            pass  # a cache: a full disk only costs a recomputation
+    return sizes
+
+
+def _size_cache_file(spec: ArchitectureSpec, config: RunConfig, base: BaseModelFiles | None, step: int) -> Path:
+    from importlib.metadata import version
+
+    stamp = repr((1, version("coqui-tts"), version("torch"), spec, config, base, step))
+    return _size_cache_dir / (hashlib.sha256(stamp.encode()).hexdigest()[:32] + ".json")
+
+
+def _read_cached_sizes(path: Path) -> CheckpointSizes | None:
+    data = read_json(path)
+    try:
+        data["breakdown"] = tuple((str(label), int(n)) for label, n in data["breakdown"])
+        return CheckpointSizes(**data)
+    except (TypeError, KeyError, ValueError):
+        return None
+
+
+def _estimate_on_meta(spec: ArchitectureSpec, config: RunConfig, base: BaseModelFiles | None,
+                      step: int) -> CheckpointSizes:
     import torch
     from trainer.trainer_utils import get_scheduler
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from core.config import PRESETS, Preset, validate_config
 from core.disk.plan import DiskPlan
+from core.checkpoints.resume import newest_resumable_folder
 from core.disk.planner import plan_preflighted, plan_run
 from core.errors import ConfigInvalid, FieldError
 from core.registry.records import load_record
@@ -93,3 +94,20 @@ def preset_plans(ws: Workspace, inputs: PlanInputs) -> tuple[tuple[Preset, DiskP
                                                   save_n_checkpoints=preset.save_n_checkpoints,
                                                   keep_best_k=0, milestone_every_steps=0)))
                  for preset in PRESETS)
+
+
+def plan_form(raw: dict, *, world_size: int = 1, gpus: tuple[int, ...] = ()) -> DiskPlan:
+    """The Train form's disk plan: its values validated and preflighted, then planned."""
+    return plan_preflighted(preflight(validate_config(dict(raw)), world_size=world_size, gpus=gpus))
+
+
+def plan_form_continue(raw: dict, *, world_size: int = 1, gpus: tuple[int, ...] = ()) -> tuple[str, DiskPlan] | None:
+    """What Continue would do with the Train form's values (the continuation in words, its disk plan);
+    None when the output path has no run with an intact checkpoint."""
+    config = dict(raw)
+    folder = newest_resumable_folder(config["output_path"]) if config.get("output_path") else None
+    if folder is None:
+        return None
+    checked = preflight(validate_config(config), mode="continue", resume_from=str(folder), world_size=world_size,
+                        gpus=gpus)
+    return checked.continuation.describe(), plan_preflighted(checked)

@@ -19,6 +19,9 @@ class DiskWontFit(LaunchRefused):
             "Or start anyway with the disk override (\"Start even if the disk forecast says it will not fit\" "
             "on the Train page, --disk-override in the CLI).")
 
+    def __reduce__(self):  # rebuilt from its plan when it crosses a process line (core.offload)
+        return type(self), (self.plan,)
+
 
 def fix_sentence(fixes: tuple[str, ...]) -> str:
     """The plan's fixes as one sentence: "To make it fit, keep 1 checkpoint(s): ...; or free 1.62 GB on that disk."."""

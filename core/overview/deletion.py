@@ -40,6 +40,9 @@ class RunActionRefused(Exception):
         self.problem = problem
         self.fix = fix
 
+    def __reduce__(self):  # rebuilt from its parts when it crosses a process line (core.offload)
+        return type(self), (self.problem, self.fix)
+
 
 @dataclass(frozen=True)
 class RunDeletionPlan:

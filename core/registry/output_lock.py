@@ -33,6 +33,9 @@ class OutputBusy(RuntimeError):
         super().__init__(f"{output_path} is in use by run {holder_run_id or '(unknown)'}; "
                          "stop that run or choose another output path")
 
+    def __reduce__(self):  # rebuilt from its parts when it crosses a process line (core.offload)
+        return type(self), (self.output_path, self.holder_run_id)
+
 
 def lock_path(output_path: Path) -> Path:
     return Path(output_path) / LOCK_NAME

@@ -10,9 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from core.config import validate_config
 from core.dataset.check import check_dataset
 from core.dataset.report import DatasetReport
 from core.errors import ConfigInvalid, FieldError
+from core.trainer.preflight import preflight
 
 MAX_LISTED = 5  # a refusal names a few rows and counts the rest
 
@@ -57,3 +59,8 @@ def _listed(report: DatasetReport, which: str) -> str:
     more = f"; and {len(issues) - MAX_LISTED} more" if len(issues) > MAX_LISTED else ""
     return (f"{Path(report.csv_path).name} has {len(issues)} rows the trainer cannot use ({named}{more}). "
             "Fix or exclude them on the Dataset page (Check and fix), or start anyway with the dataset override")
+
+
+def check_form_datasets(raw: dict, cache_dir: Path | None) -> DatasetVerdict:
+    """The dataset check of the Train form's values (validated and preflighted first, as Start does)."""
+    return check_run_datasets(preflight(validate_config(dict(raw))), cache_dir)

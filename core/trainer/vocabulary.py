@@ -6,8 +6,10 @@ the rows the new vocabulary adds or drops are handled here, on the state dict, b
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import torch
+if TYPE_CHECKING:  # at run time torch is imported by the call: the UI process imports this module's error type
+    import torch
 
 from core.checkpoints.files import CheckpointError
 
@@ -42,6 +44,8 @@ def resize_text_vocab(
     so the start token keeps its learned vector at the index the bigger tokenizer gives it.
     Returns a new dict; the input is not modified.
     """
+    import torch
+
     prefix = next((p for p in ("xtts.gpt.", "gpt.") if f"{p}text_embedding.weight" in state_dict), None)
     if prefix is None:
         raise CheckpointError("The state dict has no gpt.text_embedding.weight.", "Pass an XTTS model state dict.")

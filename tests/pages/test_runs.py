@@ -9,6 +9,7 @@ import pytest
 from core.config import FIELD_BY_NAME
 from core.registry.records import RunRecord, list_run_ids
 from core.workspace import Workspace
+from pages import common
 from pages.common import human_bytes
 from tests.checkpoints.test_files import save_checkpoint
 from tests.overview.test_deletion import tree_bytes
@@ -110,11 +111,17 @@ def test_continue_starts_the_runs_own_folder_with_its_recorded_settings(page, ru
     save_checkpoint(runs.finished.folder / "checkpoint_240.pth", step=240)  # a real, intact checkpoint
     started = []
 
-    def start_run(ws, config, **kwargs):
+    real_heavy = common.heavy
+
+    def heavy(target, *args, **kwargs):  # the launch itself is not under test: every other call is real
+        if target != "core.runs.launcher:start_run":
+            return real_heavy(target, *args, **kwargs)
+        ws, config = args
+        kwargs.pop("working", None), kwargs.pop("timeout_s", None)
         started.append((config, kwargs))
         return RunRecord("20260101-130000-dddddd", config.output_path, config.to_dict(), [], 1, 1.0, 1.0)
 
-    monkeypatch.setattr("core.runs.launcher.start_run", start_run)
+    monkeypatch.setattr(common, "heavy", heavy)
     at = page("pages/runs.py", root=runs.ws.root).run()
     at.selectbox(key="runs_action_run").set_value(runs.failed.run_id).run()
     button(at, "Continue this run").click().run()
