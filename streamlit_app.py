@@ -92,4 +92,7 @@ run_picker()
 toast_new_notifications()  # in every open tab: runs that finished, failed, stopped or will fill the disk
 with first_open_progress(navigation.title):
     started_once(str(workspace().root))
-    navigation.run()
+    try:
+        navigation.run()
+    except offload.OffloadError as exc:  # a worker died or hung: said in words, the rest of the app goes on
+        st.error(f"{exc} Reload the page to try again.")

@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib
 import os
 import pickle
-import signal
 import sys
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -83,7 +82,9 @@ def serve(requests: BinaryIO, answers: BinaryIO) -> None:
 
 
 def main() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the dashboard stops its workers by closing stdin or killing
+    # SIGINT keeps its default here: an ignored signal is inherited by the runs and jobs a worker
+    # starts, and a training run must take SIGINT (it saves). The worker has its own session, so a
+    # Ctrl-C on the dashboard's terminal never reaches it; the dashboard stops it by closing stdin.
     answers = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # prints of the libraries go to the log
     sys.stdout = sys.stderr

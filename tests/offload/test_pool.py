@@ -114,3 +114,9 @@ def info_without_unpickling(path):
     torch_zip.unpickle_skeleton = refuse
     files.clear_info_cache()  # the memory cache: the disk one stays as the worker set it up
     return files.read_checkpoint_info(path)
+
+
+def test_what_a_worker_starts_takes_sigint_as_a_training_run_must():
+    # A training run started from a worker (Start on the Train page) is stopped with SIGINT: the
+    # worker must not hand down an ignored SIGINT.
+    assert offload.call("signal:getsignal", signal.SIGINT) is signal.default_int_handler
