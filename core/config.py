@@ -103,6 +103,27 @@ FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("mixed_precision", bool, False, help="fp16 autocast; only on a GPU (turned off, with a note, on the CPU).",
               label="Mixed precision", unit="fp16"),
     FieldSpec("run_name", str, "GPT_XTTS_FT", help="Prefix of the trainer's run folder.", label="Run name"),
+    # Off, as for the CPU demo; the form turns it on where there is a GPU
+    # (core.trainer.test_sentences.default_test_sentences_each_epoch).
+    FieldSpec("test_sentences_each_epoch", bool, False,
+              help="After each epoch the trainer speaks two sentences of the evaluation set in the voice of the "
+                   "reference clip and logs them to TensorBoard, so you can listen to the model as it learns "
+                   "(Monitor page). It costs time every epoch: seconds on a GPU, minutes on a CPU. Off by default "
+                   "on a CPU (the demo), on by default with a GPU.",
+              label="Test sentences each epoch"),
+    FieldSpec("overfit_patience_evals", int, 3, 1, 100,
+              "Warn of overfitting when the eval loss has risen in this many evaluations in a row (there is one "
+              "evaluation per epoch).", label="Overfitting patience", unit="rising evaluations"),
+    FieldSpec("overfit_gap_ratio", float, 0.5, 0.0, 10.0,
+              "Also warn when the eval loss has pulled away above the train loss: when the gap between them has "
+              "grown, since it was narrowest, by more than this share of the train loss (0.5: by half the train "
+              "loss; an eval loss below the train loss counts as no gap). Checked from the third evaluation on; "
+              "0 turns this check off.",
+              label="Overfitting gap growth", unit="share of train loss"),
+    FieldSpec("stop_on_overfit", bool, False,
+              help="Stop the run when the overfitting warning appears, as the Stop button does: the trainer saves "
+                   "a checkpoint first. Never in the last epoch, which ends the run anyway.",
+              label="Stop when overfitting"),
 )
 FIELD_BY_NAME = {f.name: f for f in FIELDS}
 PATH_FIELDS = ("train_csv", "eval_csv", "output_path", "base_model_dir", "custom_model_path", "vocab_path")
@@ -157,6 +178,10 @@ class RunConfig:
     seed: int = 1
     mixed_precision: bool = False
     run_name: str = "GPT_XTTS_FT"
+    test_sentences_each_epoch: bool = False
+    overfit_patience_evals: int = 3
+    overfit_gap_ratio: float = 0.5
+    stop_on_overfit: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

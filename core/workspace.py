@@ -58,6 +58,16 @@ class Workspace:
         return self.root / "cache" / "dataset-checks"
 
     @property
+    def samples_dir(self) -> Path:
+        """Synthesised samples, one folder per checkpoint content (core.listen.samples)."""
+        return self.root / "cache" / "samples"
+
+    @property
+    def test_sentences_file(self) -> Path:
+        """The sentences the Listen page synthesises, per language, as the user edited them."""
+        return self.root / "test_sentences.json"
+
+    @property
     def demo_dir(self) -> Path:
         return self.root / "demo"
 

@@ -8,6 +8,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from core.monitor.curves import CHART_TAGS, X_MODES, chart_curves
+from core.monitor.listening import sentence_clips, sentence_steps
 from core.monitor.log_tail import EventKind, LogFilter, LogTail
 from core.registry.records import list_run_ids, log_path
 from core.registry.state import RunState, read_run_state
@@ -170,7 +171,42 @@ selected = st.session_state.get(SELECTED_RUN_KEY) or run_ids[0]
 compare = st.multiselect("Overlay other runs' curves", [r for r in run_ids if r != selected], key="mon_compare")
 
 
+def render_overfit_warning(state: RunState) -> None:
+    warning = state.status.overfit_warning
+    if warning:
+        stopped = (f" The run was stopped for it at step {state.status.overfit_stop_step}."
+                   if state.status.overfit_stop_step else "")
+        st.warning(f"Overfitting watch: {warning.reason} The checkpoint worth going back to is the one nearest step "
+                   f"{warning.started_step}.{stopped}", icon=":material/trending_up:")
+
+
+def render_test_sentences(state: RunState) -> None:
+    """The test sentences the trainer spoke after each epoch (TensorBoard audio), newest first."""
+    folder = run_folder(state)
+    if not folder:
+        return
+    reader = event_reader(folder)
+    steps = sentence_steps(reader)
+    if not steps:
+        if state.record and state.record.config.get("test_sentences_each_epoch"):
+            st.caption("Test sentences: none yet; the trainer speaks them after each epoch's evaluation.")
+        return
+    st.subheader("Test sentences")
+    step = steps[0]
+    if len(steps) > 1:
+        step = st.select_slider("Epoch end (step), newest first", options=steps, value=steps[0], key="mon_audio_step")
+    clips = sentence_clips(reader, step)
+    if clips is None:
+        return
+    st.caption(f"Spoken at step {clips.step}, {format_local_time(clips.wall_time_s)}.")
+    for column, clip in zip(st.columns(max(len(clips.clips), 1)), clips.clips):
+        with column:
+            st.caption(clip.tag)
+            st.audio(clip.wav_bytes, format=clip.content_type or "audio/wav")
+
+
 def render_run(state: RunState) -> None:
+    render_overfit_warning(state)
     render_progress(state)
     render_system(state)
     left, right = st.columns([3, 2])
@@ -183,6 +219,7 @@ def render_run(state: RunState) -> None:
         render_tensorboard(state)
     st.subheader("Loss curves")
     render_curves([state, *[read_run_state(ws, r) for r in compare]], events)
+    render_test_sentences(state)
 
 
 live_run_panel(selected, render_run, refresh_s=2.0)

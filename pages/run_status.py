@@ -43,6 +43,12 @@ def show_run_status(state: RunState, on_stop: Callable[[str], None]) -> None:
         st.caption(f"Best model: step {best.step}" + (f" (loss {best.loss:.4f})" if best.loss is not None else ""))
     if status.ready:
         st.success(f"ready/ written: `{status.ready.folder}`")
+    if status.overfit_warning:
+        warning = status.overfit_warning
+        st.warning(f"Overfitting watch: {warning.reason} The checkpoint worth going back to is the one nearest step "
+                   f"{warning.started_step} (Checkpoints page)."
+                   + (f" The run was stopped for it at step {status.overfit_stop_step}." if status.overfit_stop_step
+                      else ""), icon=":material/trending_up:")
     for note in status.adjustments:
         st.warning(f"Adjusted: {note}")
     for note in status.warnings:

@@ -9,7 +9,11 @@ from core.config import FIELD_BY_NAME, FIELDS, PRESETS, apply_preset, field_erro
 from core.trainer.demo import NOISE_NOTICE, demo_config
 from core.devices import describe_device, list_gpus
 from core.languages import describe
+from core.text import format_duration_words
+from core.trainer.dataset import read_dataset
 from core.trainer.preflight import MAX_CPU_RANKS
+from core.trainer.test_sentences import (default_test_sentences_each_epoch, estimate_test_sentences_cost,
+                                         pick_test_sentences)
 from core.errors import ConfigInvalid, LaunchRefused
 from core.offload import OffloadError
 from core.path_guard import outside_roots_errors
@@ -26,6 +30,8 @@ GROUPS = {
     "Checkpoints": ("save_step", "save_n_checkpoints", "save_checkpoints", "save_best_after", "keep_best_k",
                     "milestone_every_steps"),
     "Logging": ("print_step", "plot_step", "log_model_step"),
+    "Listening and overfitting": ("test_sentences_each_epoch", "overfit_patience_evals", "overfit_gap_ratio",
+                                  "stop_on_overfit"),
     "Training": ("epochs", "batch_size", "grad_accum_steps", "learning_rate", "max_audio_length_s",
                  "language", "romanize", "seed", "num_loader_workers", "mixed_precision", "run_name"),
 }
@@ -43,6 +49,8 @@ def init_form() -> None:
     """Demo defaults for every field not set yet (the gallery may have set some already)."""
     for name, value in demo_config(ws, demo).to_dict().items():
         st.session_state.setdefault(key(name), value)
+    # Test sentences cost minutes per epoch on a CPU: on by default only with a GPU.
+    st.session_state.setdefault(key("test_sentences_each_epoch"), default_test_sentences_each_epoch(bool(list_gpus())))
     st.session_state.setdefault("cfg_base_choice", BASE_CHOICES[0])
     st.session_state.setdefault("cfg_local_base", "")
 
@@ -255,6 +263,31 @@ def on_extend_vocab() -> None:
                      "vocabulary.", "language")
 
 
+@st.cache_data(show_spinner=False, ttl=30)
+def test_sentence_cost_line(train_csv: str, eval_csv: str, language: str, max_audio_length_s: float,
+                            on_gpu: bool) -> str:
+    """What the test sentences add to each epoch, for the form's datasets ('' when they cannot be read)."""
+    try:
+        sentences = pick_test_sentences(read_dataset(train_csv, "train_csv"), read_dataset(eval_csv, "eval_csv"),
+                                        language)
+    except ConfigInvalid:
+        return ""
+    cost = estimate_test_sentences_cost([s.text for s in sentences], on_gpu=on_gpu, max_speech_s=max_audio_length_s)
+    worst = (f", up to {format_duration_words(cost.worst_seconds_per_epoch)} while the model cannot stop speaking yet"
+             if cost.worst_seconds_per_epoch else "")
+    return (f"Test sentences add about {format_duration_words(cost.seconds_per_epoch)} to every epoch{worst} "
+            f"({cost.basis}). Monitor plays them, newest first.")
+
+
+def render_test_sentence_cost(raw: dict) -> None:
+    if not raw.get("test_sentences_each_epoch"):
+        return
+    line = test_sentence_cost_line(raw["train_csv"], raw["eval_csv"], raw["language"],
+                                   float(raw["max_audio_length_s"]), bool(st.session_state.get("cfg_gpus")))
+    if line:
+        st.caption(line)
+
+
 def render_settings() -> None:
     st.header("2. Settings")
     show_flashes("settings")
@@ -267,6 +300,7 @@ def render_settings() -> None:
         for index, name in enumerate(names):
             with cols[index % 4]:
                 setting_widget(name)
+    render_test_sentence_cost(raw_config())
     render_new_language(raw_config(), on_extend_vocab, lambda: show_flashes("language"))
     st.subheader("Device")
     st.caption(f"Device: {describe_device(dict(ws.env_overrides))}")

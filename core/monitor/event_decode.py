@@ -4,8 +4,9 @@ torch's SummaryWriter writes every scalar with one fixed layout,
 Event{wall_time, step, summary{value{tag, simple_value}}}, so the fast path decodes all records
 of that layout at once with array operations on fixed byte positions. Anything else (step 0,
 which has no step field; long tags; tensor scalars; text, audio and metadata records) goes
-through protobuf one record at a time. Both paths' points are merged back into record order,
-because the restart purge of the series store depends on that order.
+through protobuf one record at a time, which also hands out the audio clips it meets
+(core.monitor.audio). Both paths' points are merged back into record order, because the restart
+purge of the series store depends on that order.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from tensorboard.compat.proto.event_pb2 import Event
 
+from core.monitor.audio import AUDIO_PLUGIN, audio_of_tensor, audio_of_value
 from core.monitor.tfrecord import BLOCK_BYTES, BYTE_MASKS, u64_words
 
 _SCALAR_PLUGIN = "scalars"
@@ -35,17 +37,31 @@ class ChunkPoints:
     values: np.ndarray
 
 
+@dataclass(frozen=True)
+class ChunkAudio:
+    """One audio clip of a chunk: its record, the value inside the Event, and the clip itself."""
+
+    record: int
+    value_index: int
+    tag: str
+    step: int
+    wall_time_s: float
+    clip: tuple[bytes, int, str, int]  # encoded bytes, sample rate, content type, frames
+
+
 def decode_chunk(padded: np.ndarray, starts: np.ndarray, lengths: np.ndarray,
-                 tag_slot: Callable[[str], int], plugins: dict[str, str]) -> ChunkPoints:
+                 tag_slot: Callable[[str], int], plugins: dict[str, str],
+                 audio: list[ChunkAudio] | None = None) -> ChunkPoints:
     """Scalar points of the records padded[start:start + length], in record order.
 
     `tag_slot` numbers tags (the series store's slots); `plugins` remembers each tag's plugin
-    from its first metadata, across chunks, so later tensor values of a non-scalar tag are skipped."""
+    from its first metadata, across chunks, so later tensor values of a non-scalar tag are skipped.
+    Audio clips found on the way are appended to `audio`, in record order."""
     fast, names, slow = _decode_fast(padded, starts, lengths)
     slots = np.array([tag_slot(n) for n in names], np.intp)
     fast = ChunkPoints(fast.record, slots[fast.tag_id] if len(names) else fast.tag_id,
                        fast.steps, fast.wall_times_s, fast.values)
-    return _merge(fast, _decode_slow(padded, starts, lengths, slow, tag_slot, plugins))
+    return _merge(fast, _decode_slow(padded, starts, lengths, slow, tag_slot, plugins, audio))
 
 
 def _decode_fast(padded: np.ndarray, starts: np.ndarray, lengths: np.ndarray):
@@ -143,14 +159,20 @@ def _tensor_scalar(tensor) -> float | None:
 
 
 def _decode_slow(padded: np.ndarray, starts: np.ndarray, lengths: np.ndarray, which: np.ndarray,
-                 tag_slot: Callable[[str], int], plugins: dict[str, str]) -> ChunkPoints:
+                 tag_slot: Callable[[str], int], plugins: dict[str, str],
+                 audio: list[ChunkAudio] | None = None) -> ChunkPoints:
     rows = []
     for i in which.tolist():
         event = Event.FromString(padded[starts[i]:starts[i] + lengths[i]].tobytes())
-        for v in event.summary.value:
+        for index, v in enumerate(event.summary.value):
             if v.HasField("metadata") and v.metadata.plugin_data.plugin_name:
                 plugins.setdefault(v.tag, v.metadata.plugin_data.plugin_name)
             kind = v.WhichOneof("value")
+            if audio is not None and kind in ("audio", "tensor"):
+                clip = audio_of_value(v) if kind == "audio" else (
+                    audio_of_tensor(v.tensor) if plugins.get(v.tag) == AUDIO_PLUGIN else None)
+                if clip is not None:
+                    audio.append(ChunkAudio(i, index, v.tag, event.step, event.wall_time, clip))
             value = v.simple_value if kind == "simple_value" else None
             if kind == "tensor" and plugins.get(v.tag, _SCALAR_PLUGIN) == _SCALAR_PLUGIN:
                 value = _tensor_scalar(v.tensor)

@@ -1,10 +1,11 @@
-"""Incremental reader of the TensorBoard scalar series in one run folder.
+"""Incremental reader of the TensorBoard scalar series (and audio clips) in one run folder.
 
 TensorBoard's own loader parses every record in Python (9 to 41 s for 700,000 scalars on this
 project's machines), far too slow for a live page. So, as in TensorBoard's event_processing,
 small pieces each do one thing: `tfrecord` frames a chunk of a file into CRC-checked records,
 `event_decode` turns the records into scalar points (numpy for torch's fixed scalar layout,
-protobuf for the rest) and `series` keeps each tag's points, purged after restarts and capped.
+protobuf for the rest) and `series` keeps each tag's points, purged after restarts and capped;
+`audio` keeps the audio clips met on the protobuf path the same way.
 This module only reads files: from the last offset of each, a chunk at a time, leaving a
 half-written last record for the next call.
 """
@@ -19,11 +20,12 @@ from pathlib import Path
 import numpy as np
 
 from core.checkpoints.layout import EVENT_FILE_PREFIX
-from core.monitor.event_decode import decode_chunk
+from core.monitor.audio import AUDIO_HELD_PER_TAG, AudioSample, AudioStore
+from core.monitor.event_decode import ChunkAudio, decode_chunk
 from core.monitor.series import MAX_POINTS_PER_TAG, ScalarSeries, SeriesStore
 from core.monitor.tfrecord import PAD_BYTES, split_records
 
-__all__ = ["EVENT_FILE_PREFIX", "ReaderStatus", "RunEventReader", "ScalarSeries"]
+__all__ = ["EVENT_FILE_PREFIX", "AudioSample", "ReaderStatus", "RunEventReader", "ScalarSeries"]
 
 _CHUNK_BYTES = 2 << 20  # bounds peak memory; arrays of this many records stay in the CPU cache
 _NUMBERS = re.compile(r"(\d+)")
@@ -51,13 +53,18 @@ class ReaderStatus:
 
 
 class RunEventReader:
-    """Scalar series of one run folder, read incrementally; one instance may serve many threads."""
+    """Scalar series and audio clips of one run folder, read incrementally; one instance may serve many threads.
 
-    def __init__(self, run_dir: Path | str, max_points_per_tag: int = MAX_POINTS_PER_TAG) -> None:
+    `max_audio_held_per_tag` bounds the audio bytes in memory (older clips are read again from
+    their file when asked for; 0 holds none)."""
+
+    def __init__(self, run_dir: Path | str, max_points_per_tag: int = MAX_POINTS_PER_TAG,
+                 max_audio_held_per_tag: int = AUDIO_HELD_PER_TAG) -> None:
         self.run_dir = Path(run_dir)
         self._lock = threading.Lock()
         self._offsets: dict[str, tuple[int, int]] = {}  # file name -> (inode, bytes consumed)
         self._store = SeriesStore(max_points_per_tag)
+        self._audio = AudioStore(self.run_dir, max_audio_held_per_tag)
         self._plugins: dict[str, str] = {}  # tag -> plugin name, from the first metadata seen
         self._corrupt = 0
         self._missing = False
@@ -83,6 +90,31 @@ class RunEventReader:
         """A copy of one tag's points (empty if the tag is unknown)."""
         with self._lock:
             return self._store.series(tag)
+
+    def audio_tags(self) -> list[str]:
+        """Tags that hold at least one audio clip, sorted (the trainer's: TestAudios/0-audio, ...)."""
+        with self._lock:
+            return self._audio.tags()
+
+    def audio_steps(self, tag: str) -> list[int]:
+        """Steps of one tag's clips, newest first (for a step slider), without reading any bytes."""
+        with self._lock:
+            return [ref.step for ref in self._audio.refs(tag)]
+
+    def audio_samples(self, tag: str | None = None, limit: int | None = None) -> list[AudioSample]:
+        """The clips of one tag (or of all), newest first (highest step), at most `limit`.
+
+        Clips whose bytes are no longer held are read again from their event file; one whose file
+        has gone or changed since is left out."""
+        with self._lock:
+            refs = self._audio.refs(tag)[:limit]
+            return [s for s in (self._audio.sample(r) for r in refs) if s is not None]
+
+    def audio_sample(self, tag: str, step: int) -> AudioSample | None:
+        """The newest clip of `tag` logged at `step`, or None."""
+        with self._lock:
+            ref = next((r for r in self._audio.refs(tag) if r.step == step), None)
+            return self._audio.sample(ref) if ref is not None else None
 
     def steps(self, tag: str) -> np.ndarray:
         return self.series(tag).steps
@@ -125,7 +157,7 @@ class RunEventReader:
                 f.seek(offset)
                 got = f.readinto(memoryview(padded)[PAD_BYTES:PAD_BYTES + want])
                 padded[PAD_BYTES + got:2 * PAD_BYTES + got] = 0
-                used, points, need = self._parse_chunk(padded, PAD_BYTES + got)
+                used, points, need = self._parse_chunk(padded, PAD_BYTES + got, name, st.st_ino, offset)
                 offset, added = offset + used, added + points
                 if got < want or not got:  # reached the end of what is written
                     break
@@ -135,11 +167,18 @@ class RunEventReader:
             self._offsets[name] = (st.st_ino, offset)
         return added
 
-    def _parse_chunk(self, padded: np.ndarray, size: int) -> tuple[int, int, int]:
-        """Decode the complete records in padded[PAD_BYTES:size]: (bytes consumed, points added,
-        bytes wanted for the next record)."""
+    def _parse_chunk(self, padded: np.ndarray, size: int, name: str, inode: int,
+                     file_offset: int) -> tuple[int, int, int]:
+        """Decode the complete records in padded[PAD_BYTES:size], read from `file_offset` of file
+        `name`: (bytes consumed, points added, bytes wanted for the next record)."""
         records = split_records(padded, PAD_BYTES, size)
         self._corrupt += records.corrupt
-        points = decode_chunk(padded, records.starts, records.lengths, self._store.slot, self._plugins)
+        audio: list[ChunkAudio] = []
+        points = decode_chunk(padded, records.starts, records.lengths, self._store.slot, self._plugins, audio)
         added = self._store.add(points.tag_id, points.steps, points.wall_times_s, points.values)
+        for clip in audio:
+            start = int(records.starts[clip.record])
+            self._audio.add(clip.tag, clip.step, clip.wall_time_s, clip.clip, file_name=name, inode=inode,
+                            data_offset=file_offset + start - PAD_BYTES,
+                            data_bytes=int(records.lengths[clip.record]), value_index=clip.value_index)
         return records.end - PAD_BYTES, added, records.next_record_bytes

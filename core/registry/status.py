@@ -31,6 +31,15 @@ class ReadyExport:
 
 
 @dataclass(frozen=True)
+class OverfitWarning:
+    """The overfitting watch's verdict at the latest evaluation (core.monitor.overfit finds it)."""
+    kind: str  # "eval_rising" | "gap_growing"
+    started_step: int  # the last good evaluation: the lowest eval loss (or narrowest gap) before the turn
+    detected_step: int  # the evaluation that completed the pattern
+    reason: str  # what was seen, in plain words, with the numbers
+
+
+@dataclass(frozen=True)
 class RunStatus:
     phase: str = "unknown"  # initialising | training | exporting | finished | stopped | failed
     started_at_s: float | None = None
@@ -56,6 +65,8 @@ class RunStatus:
     warnings: tuple[str, ...] = ()
     # Read back from the live trainer (grad_accum_steps, train_samples, continue_run, ...).
     trainer_settings: Mapping[str, Any] = field(default_factory=dict)
+    overfit_warning: OverfitWarning | None = None  # as of the latest evaluation; None: no sign of it
+    overfit_stop_step: int | None = None  # the step at which the watch stopped the run (stop_on_overfit)
 
     @property
     def steps_left(self) -> int | None:
@@ -158,6 +169,17 @@ def _ready(value: Any) -> Any:
     return ReadyExport(value["folder"], str(value.get("source", "")))
 
 
+def _overfit_warning(value: Any) -> Any:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping) or not isinstance(value.get("kind"), str) or not isinstance(value.get("reason"), str):
+        return _INVALID
+    started, detected = _count(value.get("started_step")), _count(value.get("detected_step"))
+    if started in (None, _INVALID) or detected in (None, _INVALID):
+        return _INVALID
+    return OverfitWarning(value["kind"], started, detected, value["reason"])
+
+
 def _settings(value: Any) -> Any:
     return dict(value) if isinstance(value, Mapping) else _INVALID
 
@@ -175,4 +197,5 @@ _PARSERS = {
     "total_epochs": _count, "steps_per_epoch": _count, "total_steps": _count,
     "last_checkpoint": _saved_model, "best_model": _saved_model, "ready": _ready,
     "adjustments": _texts, "warnings": _texts, "trainer_settings": _settings,
+    "overfit_warning": _overfit_warning, "overfit_stop_step": _count,
 }

@@ -112,10 +112,13 @@ def prepare_run(ws: Workspace, config: RunConfig, *, mode: str = "new", resume_f
     return files.folder
 
 
-def request_stop(ws: Workspace, run_id: str, grace_s: float = DEFAULT_STOP_GRACE_S) -> StopOutcome:
+def request_stop(ws: Workspace, run_id: str, grace_s: float = DEFAULT_STOP_GRACE_S, *,
+                 reason: str = "") -> StopOutcome:
     """Ask a run to stop with SIGINT (the trainer saves a checkpoint); escalate after `grace_s`.
 
     The escalation runs in a small detached process so it happens even if the dashboard goes away.
+    `reason` is recorded in stop.json ("" for a user's stop; "overfitting" from the training process).
+    The signal goes last: a training process stopping itself gets its KeyboardInterrupt right there.
     """
     record = load_record(ws, run_id)
     if record is None:
@@ -124,11 +127,11 @@ def request_stop(ws: Workspace, run_id: str, grace_s: float = DEFAULT_STOP_GRACE
         # The pid may now belong to an unrelated process: never signal it.
         return StopOutcome(run_id, False, "the run is not running")
     write_json_atomic(run_files(ws, run_id).stop, {"requested_at": time.time(), "grace_s": grace_s,
-                                              "signal": "SIGINT", "escalated": False})
-    os.kill(record.pid, signal.SIGINT)
+                                              "signal": "SIGINT", "escalated": False, "reason": reason})
     subprocess.Popen([ws.python_executable, "-m", "core.runs.stopper", str(ws.root), run_id],
                      cwd=PROJECT_DIR, env=ws.subprocess_env(), stdin=subprocess.DEVNULL,
                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    os.kill(record.pid, signal.SIGINT)
     return StopOutcome(run_id, True, f"SIGINT sent; the trainer saves a checkpoint and exits "
                                      f"(killed if still running after {grace_s:g} s)")
 

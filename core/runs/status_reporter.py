@@ -4,6 +4,10 @@ The training process (rank 0) is the only writer of these files; pages and the C
 through core.registry. status.json is rewritten at most every STATUS_MIN_INTERVAL_S, and at once on
 every save, so a page sees a checkpoint as soon as the trainer has written it.
 
+After each evaluation it runs the overfitting watch (core.runs.overfit_watch): the warning goes into
+status.json, and with `stop_on_overfit` the run is stopped as the Stop button would (the trainer
+saves a checkpoint; outcome.json says why).
+
 It also tells the user (core.notify) when the disk trend says the disk fills within the hour and,
 through `notify_run_end`, how the run ended: the training process sends these itself, so they go
 out with no browser open. Sending never waits for a service (a detached delivery process does).
@@ -18,11 +22,13 @@ from core.checkpoints.layout import BEST_MODEL_NAME, best_step_files, periodic_c
 from core.checkpoints.retention import RetentionPolicy, keep_best, keep_milestone
 from core.disk.tracking import MIN_SAMPLE_INTERVAL_S, SampleReader, disk_trend, measure_folders, record_sample
 from core.machine import disk_space
+from core.monitor.overfit import OverfitRule
 from core.notify.dispatch import Notifier
 from core.notify.run_events import disk_full_soon, run_ended
 from core.registry.records import EXIT_INTERRUPTED, RunFiles, last_log_lines
 from core.registry.state import disk_full_hint
 from core.registry.status import RunStatus, SavedModel
+from core.runs.overfit_watch import OVERFIT_STOP_REASON, OverfitWatch, stop_for_overfitting
 from core.trainer.preflight import PreflightResult
 from core.workspace import Workspace
 
@@ -70,6 +76,7 @@ class StatusReporter:
         self.last_write = 0.0
         self.last_disk_sample = 0.0
         self.last_step_time: float | None = None
+        self.overfit_watch = OverfitWatch(OverfitRule.from_config(checked.config))
         self.status = RunStatus(
             phase="initialising", started_at_s=time.time(), total_epochs=checked.config.epochs,
             steps_per_epoch=checked.steps_per_epoch, total_steps=checked.total_steps,
@@ -138,6 +145,7 @@ class StatusReporter:
                         "eval_samples": len(trainer.eval_samples or []),
                         "continue_run": trainer.continue_run,
                         "restore_path": trainer.args.restore_path or "",
+                        "test_sentences": [s["text"] for s in getattr(trainer.config, "test_sentences", None) or []],
                     })
         self.write(force=True)
 
@@ -169,7 +177,28 @@ class StatusReporter:
         self._files(trainer)
         best = self.status.best_model
         keep_best(Path(trainer.output_path), best.loss if best else None, self.retention)
+        stop = self.watch_overfitting(trainer)
         self.write(force=True)
+        if stop:
+            stop_for_overfitting(self.files)  # last: the KeyboardInterrupt comes out of this call
+
+    def watch_overfitting(self, trainer) -> bool:
+        """Record the overfitting verdict; True when the run should stop for it now."""
+        try:
+            warning = self.overfit_watch.check(trainer)
+        except Exception as exc:  # noqa: BLE001 - a watch that fails must not fail the training
+            print(f" > NOTE: the overfitting watch failed ({type(exc).__name__}: {exc})", flush=True)
+            return False
+        self.update(overfit_warning=warning)
+        if warning is None:
+            return False
+        last_epoch = trainer.epochs_done + 1 >= trainer.config.epochs  # it ends the run anyway, with ready/
+        stop = self.checked.config.stop_on_overfit and not last_epoch and self.status.overfit_stop_step is None
+        print(f" > OVERFITTING: {warning.reason} (since step {warning.started_step})"
+              + ("; stopping the run (stop_on_overfit)" if stop else ""), flush=True)
+        if stop:
+            self.update(overfit_stop_step=trainer.total_steps_done)
+        return stop
 
     def on_keyboard_interrupt(self, trainer) -> None:
         # fit() ends with os._exit(130) right after this callback: finally-blocks never run.
@@ -177,9 +206,14 @@ class StatusReporter:
         self.update(phase="stopped")
         self.write(force=True)
         step = trainer.total_steps_done
-        saved = trainer.config.save_on_interrupt
-        write_outcome(self.files, EXIT_INTERRUPTED, f"stopped by SIGINT at step {step}"
-                      + ("; the trainer saved checkpoint_%d.pth" % step if saved else ""))
+        saved = "; the trainer saved checkpoint_%d.pth" % step if trainer.config.save_on_interrupt else ""
+        warning = self.status.overfit_warning
+        if self.status.overfit_stop_step is not None and warning is not None:
+            write_outcome(self.files, EXIT_INTERRUPTED,
+                          f"stopped for overfitting at step {step}: {warning.reason}{saved}",
+                          stop_reason=OVERFIT_STOP_REASON, overfit_started_step=warning.started_step)
+        else:
+            write_outcome(self.files, EXIT_INTERRUPTED, f"stopped by SIGINT at step {step}{saved}")
         notify_run_end(self.files, self.notifier)  # here, as no code of ours runs after this callback
 
     def callbacks(self) -> dict:

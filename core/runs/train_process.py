@@ -30,11 +30,13 @@ from core.runs.distributed import GradientSync, RankEnv, init_group, leave_group
 from core.runs.rank_group import LEADER_ENV, supervise
 from core.runs.status_reporter import StatusReporter, notify_run_end, write_outcome
 from core.trainer.gpt_config import build_gpt_trainer_config
+from core.trainer.inference_compat import patch_gpt_inference_cache
 from core.trainer.intact_resume import use_only_intact_checkpoints
 from core.trainer.new_language import install_for_run, text_rules
 from core.trainer.preflight import preflight
 from core.trainer.ready_export import export_ready, final_export_source
 from core.trainer.start_weights import load_resized, needs_resize
+from core.trainer.test_sentences import limit_test_speech, pick_test_sentences
 
 def train(folder: Path, reporter_box: list, rank: RankEnv | None = None) -> int:
     """Train (one rank of) the run in `folder`. Only rank 0 writes status, checkpoints and ready/."""
@@ -57,7 +59,8 @@ def train(folder: Path, reporter_box: list, rank: RankEnv | None = None) -> int:
     if install_for_run(config) is not None:  # a new language: coqui's tokenizer gets our text rules, here only
         print(f" > NOTE: {config.language} is a new language for XTTS: text rules installed"
               f"{' (romanisation: ' + config.romanize + ')' if config.romanize else ''}", flush=True)
-    gpt_config = build_gpt_trainer_config(config, checked.base, launch["trainer_run_name"])
+    gpt_config = build_gpt_trainer_config(config, checked.base, launch["trainer_run_name"],
+                                          pick_test_sentences(checked.train, checked.eval, config.language))
     start = gpt_config.model_args.xtts_checkpoint
     have, want = needs_resize(Path(start), Path(gpt_config.model_args.tokenizer_file)) if start else (None, 0)
     if have is not None and have != want:
@@ -72,6 +75,11 @@ def train(folder: Path, reporter_box: list, rank: RankEnv | None = None) -> int:
         print(f" > NOTE: {note}", flush=True)
     else:
         model = GPTTrainer.init_from_config(gpt_config)
+    if gpt_config.test_sentences:
+        patch_gpt_inference_cache()  # coqui's synthesis under transformers 5 (core.trainer.inference_compat)
+        cap = limit_test_speech(model, config.max_audio_length_s)
+        print(f" > NOTE: {len(gpt_config.test_sentences)} test sentences after each epoch, at most "
+              f"{config.max_audio_length_s:g} s each ({cap} audio tokens)", flush=True)
     output_path = gpt_config.output_path
     if rank:
         import torch
@@ -181,6 +189,10 @@ def register_rank0(folder: Path, rank: RankEnv) -> object:
 
 
 def main(argv: list[str]) -> int:
+    # A dashboard started in the background (`streamlit run ... &` in a script) hands its children
+    # SIGINT ignored, and Python keeps an inherited SIG_IGN: a stop (the Stop button, the overfitting
+    # watch) would then do nothing until the SIGKILL escalation, and the trainer would save nothing.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     folder = Path(argv[1])
     files = RunFiles(folder)
     rank = RankEnv.from_env(os.environ)

@@ -36,6 +36,8 @@ DEMO_MODEL_ARGS = {
     "gpt_max_prompt_tokens": 70,
     "gpt_use_masking_gt_prompt_approach": True,
     "gpt_use_perceiver_resampler": True,
+    # Synthesis feeds the GPT's latents to the HiFi-GAN decoder: same width, or inference fails.
+    "decoder_input_dim": 64,
 }
 WORDS = ("the quick brown fox jumps over a lazy dog while seven small birds sing softly "
          "near old river stones and bright yellow flowers").split()

@@ -8,17 +8,26 @@ from __future__ import annotations
 from core.checkpoints.layout import trainer_output_dir
 from core.config import SAMPLE_RATE_HZ, RunConfig
 from core.trainer.base_model import BaseModelFiles
+from core.trainer.test_sentences import TestSentence
 
 # model_args of the base config.json that size the GPT; XTTS v2's defaults apply when absent.
 GPT_SIZE_KEYS = (
     "gpt_layers", "gpt_n_model_channels", "gpt_n_heads", "gpt_max_audio_tokens", "gpt_max_text_tokens",
     "gpt_max_prompt_tokens", "gpt_code_stride_len", "gpt_num_audio_tokens", "gpt_start_audio_token",
     "gpt_stop_audio_token", "gpt_use_masking_gt_prompt_approach", "gpt_use_perceiver_resampler",
+    # The HiFi-GAN decoder reads the GPT's latents: its input width must be the GPT's width
+    # (1024 in XTTS v2, which is also the default; the demo's GPT is 64 wide).
+    "decoder_input_dim",
 )
 
 
-def build_gpt_trainer_config(config: RunConfig, base: BaseModelFiles, trainer_run_name: str):
-    """The GPTTrainerConfig for a run; every field of `config` lands in it (tests read it back)."""
+def build_gpt_trainer_config(config: RunConfig, base: BaseModelFiles, trainer_run_name: str,
+                             test_sentences: tuple[TestSentence, ...] = ()):
+    """The GPTTrainerConfig for a run; every field of `config` lands in it (tests read it back).
+
+    `test_sentences` (core.trainer.test_sentences.pick_test_sentences) are spoken after each epoch
+    when `config.test_sentences_each_epoch` is on; without it coqui's list stays empty.
+    """
     from TTS.tts.configs.xtts_config import XttsAudioConfig
     from TTS.tts.layers.xtts.trainer.gpt_trainer import GPTArgs, GPTTrainerConfig
 
@@ -71,7 +80,7 @@ def build_gpt_trainer_config(config: RunConfig, base: BaseModelFiles, trainer_ru
         lr=config.learning_rate,
         lr_scheduler="MultiStepLR",
         lr_scheduler_params={"milestones": [50000 * 18, 150000 * 18, 300000 * 18], "gamma": 0.5, "last_epoch": -1},
-        test_sentences=[],
+        test_sentences=[s.to_coqui() for s in test_sentences] if config.test_sentences_each_epoch else [],
         training_seed=config.seed,
         mixed_precision=config.mixed_precision,
         languages=[config.language],

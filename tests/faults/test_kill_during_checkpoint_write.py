@@ -1,6 +1,6 @@
 """The trainer SIGKILLed in the middle of writing a checkpoint: nothing intact is lost.
 
-The real trainer writes checkpoint_<step>.pth in place (324 MB for the demo model); a thread
+The real trainer writes checkpoint_<step>.pth in place (310 MB for the demo model); a thread
 stats the file every millisecond and kills the whole process group the moment it has bytes,
 which lands well inside the write (it takes a few hundred milliseconds at disk speed).
 
