@@ -18,6 +18,7 @@ from torch.utils.tensorboard import SummaryWriter
 from core.monitor import events
 from core.monitor.events import RunEventReader
 from core.monitor.listening import measured_test_sentences_s, sentence_clips, sentence_steps, sentence_tags
+from tests.monitor.test_events import event_file, records
 
 RATE = 24000
 TAGS = ("TestAudios/0-audio", "TestAudios/1-audio")
@@ -55,20 +56,6 @@ def assert_matches_accumulator(reader: RunEventReader, run_dir) -> None:
     for tag, clips in expected.items():
         # TensorBoard lists oldest first; ours are newest first.
         assert as_tuples(reader.audio_samples(tag)) == clips[::-1]
-
-
-def event_file(run_dir):
-    (path,) = run_dir.glob("events.out.tfevents.*")
-    return path
-
-
-def record_offsets(data: bytes) -> list[tuple[int, int]]:
-    out, pos = [], 0
-    while pos < len(data):
-        n = struct.unpack_from("<Q", data, pos)[0]
-        out.append((pos, n + 16))
-        pos += n + 16
-    return out
 
 
 def test_audio_equals_event_accumulator_newest_first(tmp_path):
@@ -111,7 +98,7 @@ def test_appends_and_a_half_written_clip_are_read_incrementally(tmp_path):
     write_epochs(w, range(1, 6))
     w.close()
     data = event_file(source).read_bytes()
-    last_offset, last_len = record_offsets(data)[-1]  # the last clip
+    last_offset, last_len = records(data)[-1]  # the last clip
     run = tmp_path / "run"
     run.mkdir()
     target = run / event_file(source).name
