@@ -24,6 +24,14 @@ from core.checkpoints.info_cache import InfoDiskCache
 
 # torch (through torch_zip) is imported where a file is read, not here: the dashboard's UI process
 # uses this module's types and never reads a checkpoint itself (core.offload does, in a worker).
+# The first import happens under a lock: torch imported by two threads at once fails in one of them.
+_TORCH_IMPORT_LOCK = threading.Lock()
+
+
+def _torch_zip():
+    with _TORCH_IMPORT_LOCK:
+        from core.checkpoints import torch_zip
+    return torch_zip
 
 # An incomplete file modified this recently is taken to be still in the writer's hands: torch.save
 # streams its records back to back, so the mtime moves every moment of a save and 10 s of silence
@@ -114,8 +122,8 @@ def _as_float(value: Any) -> float | None:
 
 
 def _metadata(obj: Any, storages) -> dict[str, Any]:
-    from core.checkpoints.torch_zip import Unreadable, tensor_bytes
-
+    torch_zip = _torch_zip()
+    Unreadable, tensor_bytes = torch_zip.Unreadable, torch_zip.tensor_bytes
     if not isinstance(obj, dict) or not isinstance(obj.get("model"), dict):
         raise Unreadable("the file holds no 'model' state dict: not a trainer checkpoint")
     model: dict[str, Any] = obj["model"]
@@ -170,21 +178,22 @@ def _open_for_writing_elsewhere(path: Path) -> bool:
 
 
 def _read_open_file(f: io.BufferedReader, path: Path, st: os.stat_result, now_s: float) -> CheckpointInfo:
-    from core.checkpoints.torch_zip import LOCAL_SIG, Unreadable, check_entries, has_end_record, unpickle_skeleton
+    torch_zip = _torch_zip()
+    Unreadable = torch_zip.Unreadable
 
     base = {"path": path, "size_bytes": st.st_size, "mtime_s": st.st_mtime, "kind": classify_kind(path)}
     try:
         head = f.read(4)
-        if len(head) == 4 and head != LOCAL_SIG:
+        if len(head) == 4 and head != torch_zip.LOCAL_SIG:
             raise Unreadable("not a zip-format torch checkpoint (legacy or foreign format)")
-        if not has_end_record(f, st.st_size):
+        if not torch_zip.has_end_record(f, st.st_size):
             writing = now_s - st.st_mtime < FRESH_WRITE_S or _open_for_writing_elsewhere(path)
             integrity = Integrity.BEING_WRITTEN if writing else Integrity.TRUNCATED
             error = None if writing else "the file ends before its zip directory: the save was cut off"
             return CheckpointInfo(**base, integrity=integrity, step=_step_from_name(path), error=error)
         with zipfile.ZipFile(f) as zf:
-            check_entries(f, zf)
-            obj, storages, prefix = unpickle_skeleton(zf)
+            torch_zip.check_entries(f, zf)
+            obj, storages, prefix = torch_zip.unpickle_skeleton(zf)
             sizes = {i.filename: i.file_size for i in zf.infolist()}
         for key, nbytes in storages.nbytes_by_key.items():
             if sizes.get(f"{prefix}data/{key}", -1) < nbytes:

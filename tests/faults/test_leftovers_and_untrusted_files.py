@@ -42,8 +42,11 @@ def run(i, target):
         (marks / str(i)).touch()
         time.sleep(600)
     promote(src, target, progress=stall, chunk_bytes=512)
-for i, target in enumerate(targets):
-    threading.Thread(target=run, args=(i, target)).start()
+threads = [threading.Thread(target=run, args=(i, target)) for i, target in enumerate(targets)]
+for thread in threads:
+    thread.start()
+for thread in threads:  # the main thread stays: torch is imported by the first read, in these threads
+    thread.join()
 """
 
 
