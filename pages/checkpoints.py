@@ -68,6 +68,8 @@ def on_promote(source: str, target: str) -> None:
     except (CheckpointError, OSError, OffloadError) as exc:
         flash("error", f"Not promoted: {exc}")
         return
+    finally:
+        bar.empty()  # made in the callback, it would otherwise stay above the page's title
     backup = f" The previous file was kept as {result.backup.name}." if result.backup else ""
     flash("success", f"Promoted to {result.target} ({human_bytes(result.bytes_copied)}).{backup}")
     st.session_state["gal_last_promoted"] = str(result.target)
