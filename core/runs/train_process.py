@@ -215,7 +215,11 @@ def main(argv: list[str]) -> int:
         code = train(folder, box, rank)
         message = "finished; ready/ written"
     except KeyboardInterrupt:
-        code, message = EXIT_INTERRUPTED, "stopped by SIGINT before training started"
+        # Inside fit() the trainer handles SIGINT itself (saves, os._exit); here it came before or after.
+        exporting = bool(box) and box[0].status.phase == "exporting"
+        code, message = EXIT_INTERRUPTED, ("stopped by SIGINT while writing ready/ after training; the "
+                                           "checkpoints are kept, export one from the Checkpoints page"
+                                           if exporting else "stopped by SIGINT before training started")
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else 1
         message = "training failed; see the log" if code else "finished"

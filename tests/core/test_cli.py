@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from core.registry.records import list_run_ids
+from core.registry.records import last_log_lines, list_run_ids
 from core.registry.state import read_run_state
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -80,7 +80,8 @@ def test_a_run_that_will_not_fit_is_refused_with_the_numbers_and_the_fix(workspa
 
 
 def test_cli_start_status_stop_list_share_records_with_the_dashboard(workspace, page):
-    result = cli(workspace, "start", "--demo", "--set", "epochs=2")
+    # Epochs enough that it is still training when stopped below, however slow the machine is.
+    result = cli(workspace, "start", "--demo", "--set", "epochs=20")
     no_library_noise(result)
     started = json.loads(result.stdout)  # nothing but our JSON on stdout
     run_id = started["run_id"]
@@ -98,7 +99,8 @@ def test_cli_start_status_stop_list_share_records_with_the_dashboard(workspace, 
                                       "stop that run or choose another output path.")
     no_library_noise(refused)
     stopped = json.loads(cli(workspace, "stop", run_id, "--wait").stdout)
-    assert stopped["signalled"] and stopped["phase"] == "stopped"
+    assert stopped["signalled"] and stopped["phase"] == "stopped", "\n".join(
+        [read_run_state(workspace, run_id).detail, *last_log_lines(workspace, run_id, count=60)])
     listed = json.loads(cli(workspace, "list").stdout)
     assert [r["run_id"] for r in listed] == [run_id] and listed[0]["phase"] == "stopped"
     assert cli(workspace, "status", "no-such-run", check=False).returncode == 4

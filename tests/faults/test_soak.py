@@ -1,6 +1,7 @@
-"""The kill-and-continue soak, short: 3 cycles with a mid-save kill, and no complete checkpoint lost.
+"""The kill-and-continue soak, short: a mid-save kill, a continue to the end, no complete checkpoint lost.
 
-The full soak (`make soak`, benchmarks/soak_kill.py) runs 20+ cycles at keep=1 and keep=3.
+The full soak (`make soak`, benchmarks/soak_kill.py) runs 20+ cycles at keep=1 and keep=3; kills at other
+moments are in test_kill_during_checkpoint_write.py. Two cycles keep this one inside the suite's time.
 """
 from __future__ import annotations
 
@@ -18,13 +19,13 @@ soak_kill = sys.modules.setdefault("soak_kill", importlib.util.module_from_spec(
 _SPEC.loader.exec_module(soak_kill)
 
 
-def test_three_kill_and_continue_cycles_lose_no_complete_checkpoint(tmp_path, demo_workspace):
+def test_a_kill_and_continue_cycle_loses_no_complete_checkpoint(tmp_path, demo_workspace):
     ws = Workspace.at(tmp_path / "soakws")
     # The demo files come from the session's workspace: no 18 s rebuild.
     shutil.copytree(demo_workspace[0].demo_dir, ws.demo_dir)
     soak = soak_kill.Soak(ws, keep=1, rng=random.Random(7))
-    soak.run(epochs=2, save_step=100, max_cycles=3, mid_save_share=1.0, sigint_share=0.0, want_mid_save=1)
-    assert soak.cycles == 3 and soak.mid_save_kills >= 1
+    soak.run(epochs=2, save_step=100, max_cycles=2, mid_save_share=1.0, sigint_share=0.0, want_mid_save=1)
+    assert soak.cycles == 2 and soak.mid_save_kills >= 1
     assert soak.good_lost == []
-    assert soak.continues == 2 and soak.continued_from_intact == soak.continues
+    assert soak.continues == 1 and soak.continued_from_intact == soak.continues
     assert soak.final_step >= soak.planned_steps  # the last cycle ran to the end
