@@ -18,6 +18,7 @@ from core.checkpoints.gallery import GalleryEntry, checkpoint_marks, default_pro
 from core.registry.records import read_status
 from core.text import format_local_time
 from pages.common import event_reader, heavy, heavy_with_progress, human_bytes, workspace
+from pages.listen_panel import render_listen_panel
 
 LOSS_TAG = "TrainIterStats/loss"
 
@@ -243,5 +244,6 @@ else:
     render_actions(shown)
     chosen = next((e for e in shown if entry_label(e) == st.session_state.get("gal_choice")), None)
     render_loss_curve(entries, chosen.run_id if chosen else next((e.run_id for e in shown if e.run_id), None))
+    render_listen_panel(ws, entries, label=entry_label, on_promote=on_promote, on_export=on_export)
     render_cleanup(shown)
 render_ready_bundles()

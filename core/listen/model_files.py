@@ -93,6 +93,11 @@ def _run_config_for(ws: Workspace, run_folder: Path) -> RunConfig | None:
     return by_output
 
 
+def run_config_for(ws: Workspace, run_folder: str | os.PathLike) -> RunConfig | None:
+    """The recorded config of the run that wrote trainer run folder `run_folder`, or None when no record knows it."""
+    return _run_config_for(ws, Path(run_folder).resolve())
+
+
 def _rules_file(path: Path) -> TextRules | None:
     if not path.is_file():
         return None

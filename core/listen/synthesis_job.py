@@ -17,7 +17,9 @@ import time
 from pathlib import Path
 
 from core.jobs.worker import JobContext, run_job
-from core.listen.samples import cached_sample, clean_orphan_samples, remember_checkpoint, save_sample
+from core.listen.model_files import run_config_for
+from core.listen.samples import Sample, cached_sample, clean_orphan_samples, remember_checkpoint, save_sample
+from core.listen.score_files import save_sample_scores
 from core.listen.sampling import CONDITIONING, SamplingSettings
 from core.listen.synthesis import PlannedSample, SampleRequest, gpu_index, plan_samples, training_runs_on_gpu
 from core.workspace import Workspace
@@ -64,6 +66,40 @@ def synthesise(model, text: str, language: str, latents, settings: SamplingSetti
     return out["wav"]
 
 
+def open_scorers(ws: Workspace, request: SampleRequest, planned: list[PlannedSample], context: JobContext):
+    """The job's Scorers, opened once: the encoder, dataset rate and rules of the first checkpoint's run.
+
+    One encoder for the whole comparison, so that every sample's similarity compares; None (and the
+    reason in the log) when scoring cannot start at all: the samples are still made, unscored.
+    """
+    from core.listen.scores import Scorers
+
+    files = next((p.files for p in planned if p.files.run_folder is not None), planned[0].files)
+    run = run_config_for(ws, files.run_folder) if files.run_folder is not None else None
+    try:
+        return Scorers.open(base_model_dir=(run.base_model_dir or None) if run else None, run_folder=files.run_folder,
+                            reference_wavs=list(request.references),
+                            train_csv=(run.train_csv or None) if run else None, models_dir=ws.models_dir,
+                            language=request.language, rules=files.rules, device=request.device)
+    except Exception as exc:  # noqa: BLE001 - scoring is extra: a failure leaves the samples unscored
+        context.log(f"samples are not scored: {type(exc).__name__}: {exc}")
+        return None
+
+
+def score_sample(scorers, sample: Sample, context: JobContext) -> None:
+    """Score one sample and save the scores beside it; a failure is logged and leaves it unscored."""
+    try:
+        scores = scorers.score_file(sample.wav_path, sample.text)
+        save_sample_scores(sample, scores)
+    except Exception as exc:  # noqa: BLE001 - as above
+        context.log(f"{sample.wav_path.name} not scored: {type(exc).__name__}: {exc}")
+        return
+    similarity = f"{scores.similarity.similarity:.2f}" if scores.similarity else "-"
+    cer = f"{scores.intelligibility.cer:.0%}" if scores.intelligibility.cer is not None else "-"
+    context.log(f"{sample.wav_path.name}: speaker similarity {similarity}, CER {cer}, "
+                f"{len(scores.sanity.flags)} sanity flags")
+
+
 def _by_checkpoint(planned: list[PlannedSample]) -> dict[Path, list[PlannedSample]]:
     grouped: dict[Path, list[PlannedSample]] = {}
     for item in planned:
@@ -92,6 +128,8 @@ def _body(context: JobContext) -> dict:
 
     torch.backends.cudnn.deterministic = True  # one seed, one sample, also on a GPU
     torch.backends.cudnn.benchmark = False
+    context.progress(0, total, "loading the scorers (speaker encoder, Whisper)", force=True)
+    scorers = open_scorers(ws, request, planned, context) if missing else None
     for checkpoint, items in _by_checkpoint(planned).items():
         remember_checkpoint(ws, items[0].key.checkpoint_hash, checkpoint)
         todo = [p for p in items if cached_sample(ws, p.key) is None]
@@ -113,6 +151,9 @@ def _body(context: JobContext) -> dict:
                                  synthesis_s=time.monotonic() - started, device=request.device)
             done += 1
             context.log(f"{sample.wav_path.name}: {sample.duration_s:.1f} s of audio in {sample.synthesis_s:.1f} s")
+            if scorers is not None:
+                context.progress(done, total, f"{checkpoint.name}: scoring {done} of {total}", force=True)
+                score_sample(scorers, sample, context)
             context.progress(done, total, f"{checkpoint.name}: {done} of {total} samples", force=True)
         del loaded, latents
         gc.collect()
