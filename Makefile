@@ -10,7 +10,7 @@ TEST_STAMP := $(VENV)/.stamp-test
 # pip prints one warning per package for this machine's local mirrors; keep the output readable.
 PIP_QUIET := grep -v "is ignored: it is neither a file nor a directory" || true
 
-.PHONY: run-remote run test test-fast test-slow venv bench soak clean-venv browser
+.PHONY: run-remote run test test-fast test-slow venv bench soak gpu-check clean-venv browser
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -61,6 +61,11 @@ bench: $(TEST_STAMP)
 # Kill-and-continue soak on the demo (about 15 minutes): no complete checkpoint is ever lost.
 soak: $(TEST_STAMP)
 	PYTHONPATH=. $(PY) benchmarks/soak_kill.py
+
+# On a GPU machine, under 8 minutes, nothing downloaded: full-size fp16 training speed and memory, the demo
+# through the launcher, 2-rank nccl (with 2 GPUs) and synthesis speed. Without a GPU it says so and exits 2.
+gpu-check: $(TEST_STAMP)
+	PYTHONPATH=. $(PY) benchmarks/gpu_check.py
 
 clean-venv:
 	rm -rf $(VENV)

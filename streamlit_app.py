@@ -7,8 +7,8 @@ import streamlit as st
 
 from core import offload
 from core.checkpoints.leftovers import clean_leftovers
-from core.registry.records import list_run_ids, load_record
-from core.registry.state import read_run_state
+from core.registry.records import list_run_ids
+from core.registry.run_summary import run_summary
 from pages.common import PENDING_PAGE_KEY, ROUTED_KEY, SELECTED_RUN_KEY, first_open_progress, workspace
 from pages.notifications_panel import toast_new_notifications
 
@@ -34,10 +34,7 @@ def run_picker() -> None:
         return
 
     def label(run_id: str) -> str:
-        state = read_run_state(ws, run_id)
-        record = load_record(ws, run_id)
-        output = record.output_path.rsplit("/", 1)[-1] if record else "?"
-        return f"{run_id} · {output} · {state.phase.value}"
+        return run_summary(ws, run_id).label  # cached per run by its files' mtimes
 
     current = st.session_state.get(SELECTED_RUN_KEY)
     index = run_ids.index(current) if current in run_ids else 0

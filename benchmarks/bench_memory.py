@@ -11,14 +11,13 @@ first rendered page. Target: dashboard_mb < 300. The last line is machine-readab
 """
 from __future__ import annotations
 
-import re
 import tempfile
 import threading
 import time
 from pathlib import Path
 
-from dashboard_harness import (PAGES, chromium, children_rss_mb, dashboard, demo_workspace, open_page, rss_mb,
-                               tensorboard, wait_for_page)
+from dashboard_harness import (PAGES, chromium, children_rss_mb, dashboard, demo_workspace, open_page, pick_run, rss_mb,
+                               start_live_run, stop_run, tensorboard, wait_for_page)
 
 WATCH_LIVE_S = 30.0
 
@@ -48,31 +47,6 @@ class PeakSampler:
     def __exit__(self, *_exc) -> None:
         self._stop.set()
         self._thread.join()
-
-
-def start_live_run(root: Path) -> str:
-    from core.runs.launcher import start_run
-    from core.trainer.demo import demo_config, ensure_demo
-    from core.workspace import Workspace
-
-    ws = Workspace.at(root)
-    config = demo_config(ws, ensure_demo(ws.demo_dir))
-    config = config.with_changes(output_path=str(ws.outputs_dir / f"live-{int(time.time())}"), epochs=3)
-    return start_run(ws, config).run_id
-
-
-def stop_run(root: Path, run_id: str) -> None:
-    from core.runs.launcher import request_stop, wait_until_ended
-    from core.workspace import Workspace
-
-    ws = Workspace.at(root)
-    request_stop(ws, run_id)
-    wait_until_ended(ws, run_id, 300)
-
-
-def pick_run(tab, run_id: str) -> None:
-    tab.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first.click()
-    tab.get_by_role("option", name=re.compile(re.escape(run_id))).click()
 
 
 def measure_dashboard(root: Path, logs: Path) -> tuple[float, float, float]:

@@ -6,6 +6,7 @@ Not a benchmark itself (no bench_ prefix: `make bench` does not run it).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -144,3 +145,31 @@ def cpu_seconds(pid: int) -> float:
 
     times = psutil.Process(pid).cpu_times()
     return times.user + times.system
+
+
+def start_live_run(root: Path, epochs: int = 3) -> str:
+    """A demo run on its own output folder in the workspace at `root`, started detached; returns its id."""
+    from core.runs.launcher import start_run
+    from core.trainer.demo import demo_config, ensure_demo
+    from core.workspace import Workspace
+
+    ws = Workspace.at(root)
+    config = demo_config(ws, ensure_demo(ws.demo_dir))
+    config = config.with_changes(output_path=str(ws.outputs_dir / f"live-{int(time.time())}"), epochs=epochs)
+    return start_run(ws, config).run_id
+
+
+def stop_run(root: Path, run_id: str) -> None:
+    """Stop (SIGINT) and wait until the run has ended."""
+    from core.runs.launcher import request_stop, wait_until_ended
+    from core.workspace import Workspace
+
+    ws = Workspace.at(root)
+    request_stop(ws, run_id)
+    wait_until_ended(ws, run_id, 300)
+
+
+def pick_run(tab, run_id: str) -> None:
+    """Choose `run_id` in the sidebar's run picker."""
+    tab.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first.click()
+    tab.get_by_role("option", name=re.compile(re.escape(run_id))).click()

@@ -4,9 +4,9 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import plotly.graph_objects as go
 import streamlit as st
 
+from core.monitor.chart_svg import Marker, line_chart_svg
 from core.monitor.curves import CHART_TAGS, X_MODES, chart_curves
 from core.monitor.listening import sentence_clips, sentence_steps
 from core.monitor.log_tail import EventKind, LogFilter, LogTail
@@ -20,6 +20,7 @@ from core.monitor.tensorboard import (TensorBoardFailed, TensorBoardLaunched, Te
 from pages.common import SELECTED_RUN_KEY, event_reader, human_bytes, live_run_panel, workspace
 
 ws = workspace()
+SVG_POINTS_PER_SERIES = 600  # a 900-pixel-wide chart shows no more
 LOG_FILTERS = {"all": LogFilter.ALL, "warnings and errors": LogFilter.WARNINGS, "checkpoint events": LogFilter.CHECKPOINTS}
 
 
@@ -114,10 +115,42 @@ def render_curves(states: list[RunState], events: list) -> None:
     if not readers:
         st.info("No TensorBoard event file yet: the trainer writes one once training starts.")
         return
-    cols = st.columns(3)
+    cols = st.columns(4)
     ema = cols[0].slider("Smoothing (EMA)", 0.0, 0.99, 0.6, 0.01, key="mon_ema")
     x_mode = cols[1].radio("x axis", X_MODES, horizontal=True, key="mon_x")
     log_y = cols[2].toggle("log scale", key="mon_log_y")
+    interactive = cols[3].toggle("Interactive charts", key="mon_interactive",
+                                 help="Zoom and hover (plotly). Heavier: the browser loads a large chart script "
+                                      "and redraws every chart at each refresh while the run trains.")
+    markers = (tuple(Marker(float(e.step), e.kind is not EventKind.CHECKPOINT) for e in events)
+               if x_mode == "step" and len(states) == 1 else ())
+    if interactive:
+        render_plotly_charts(readers, ema, x_mode, log_y, markers)
+    else:
+        stamp = tuple((run_id, reader.status().bytes_read) for run_id, reader in readers.items())
+        folders = tuple((run_id, str(reader.run_dir)) for run_id, reader in readers.items())
+        for svg in svg_charts(folders, stamp, ema, x_mode, log_y, markers):
+            st.image(svg, width="stretch")
+    st.caption("Dotted grey: checkpoint saved · dashed green: best model updated.")
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def svg_charts(folders: tuple[tuple[str, str], ...], stamp: tuple, ema: float, x_mode: str, log_y: bool,
+               markers: tuple[Marker, ...]) -> list[str]:
+    """The charts as SVG, made again only when `stamp` (bytes read per event reader) or a setting changed."""
+    del stamp  # part of the cache key only: new bytes read, new points
+    readers = {run_id: event_reader(folder) for run_id, folder in folders}
+    charts = []
+    for title, tags in CHART_TAGS.items():
+        curves = chart_curves(readers, tags, ema_weight=ema, x_mode=x_mode, max_points=SVG_POINTS_PER_SERIES)
+        if curves:
+            charts.append(line_chart_svg(title, curves, markers=markers, log_y=log_y))
+    return charts
+
+
+def render_plotly_charts(readers: dict, ema: float, x_mode: str, log_y: bool, markers: tuple[Marker, ...]) -> None:
+    import plotly.graph_objects as go  # only here: the default charts are SVG
+
     for title, tags in CHART_TAGS.items():
         curves = chart_curves(readers, tags, ema_weight=ema, x_mode=x_mode)
         if not curves:
@@ -127,15 +160,12 @@ def render_curves(states: list[RunState], events: list) -> None:
             figure.add_scatter(x=curve.x, y=curve.raw, mode="lines", name=f"{curve.label} (raw)", opacity=0.25,
                                showlegend=False)
             figure.add_scatter(x=curve.x, y=curve.smoothed, mode="lines", name=curve.label)
-        if x_mode == "step" and len(states) == 1:
-            for event in events:
-                dash = "dot" if event.kind is EventKind.CHECKPOINT else "dash"
-                figure.add_vline(x=event.step, line_dash=dash, line_width=1,
-                                 line_color="grey" if event.kind is EventKind.CHECKPOINT else "green")
+        for marker in markers:
+            figure.add_vline(x=marker.x, line_dash="dash" if marker.best else "dot", line_width=1,
+                             line_color="green" if marker.best else "grey")
         figure.update_layout(title=title, height=300, margin=dict(l=10, r=10, t=40, b=10),
                              yaxis_type="log" if log_y else "linear")
         st.plotly_chart(figure, width="stretch", key=f"mon_chart_{title}")
-    st.caption("Dotted grey: checkpoint saved · dashed green: best model updated.")
 
 
 def on_open_tensorboard(folder: str) -> None:

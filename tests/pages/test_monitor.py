@@ -1,4 +1,12 @@
 """The Monitor page on the finished shared demo run: curves from its event file and its events list."""
+import base64
+
+
+def svg_of(image_list) -> str:
+    """The SVG document of an st.image element (sent as a data URL)."""
+    url = image_list.proto.imgs[0].url
+    assert url.startswith("data:image/svg+xml;base64,"), url[:40]
+    return base64.b64decode(url.split(",", 1)[1]).decode()
 
 
 def test_monitor_shows_curves_events_and_progress(demo_run, page):
@@ -6,14 +14,26 @@ def test_monitor_shows_curves_events_and_progress(demo_run, page):
     at.session_state["selected_run_id"] = demo_run.record.run_id
     at.run()
     assert not at.exception, at.exception
-    charts = at.get("plotly_chart")
+    charts = [svg_of(image) for image in at.get("image")]
     assert len(charts) >= 3  # train loss, eval loss, learning rate (+ grad norm)
+    assert charts[0].startswith("<svg") and ">Train loss</text>" in charts[0] and "<polyline" in charts[0]
+    assert 'stroke="grey" stroke-dasharray' in charts[0]  # the checkpoint saved at step 100 and 200
+    assert not at.get("plotly_chart")  # plotly's front end only when asked for
     events = at.dataframe[0].value
     assert "Checkpoint saved at step 200" in set(events["event"])
     assert any(e.startswith("Best model updated at step 240") for e in events["event"])
     assert "step 240 / 240" in at.get("progress")[0].proto.text
     log = at.code[0].value
     assert "> CHECKPOINT" in log and "\x1b[" not in log
+
+
+def test_interactive_charts_switch_to_plotly(demo_run, page):
+    at = page("pages/monitor.py", root=demo_run.ws.root)
+    at.session_state["selected_run_id"] = demo_run.record.run_id
+    at.run()
+    at.toggle(key="mon_interactive").set_value(True).run()
+    assert not at.exception, at.exception
+    assert len(at.get("plotly_chart")) >= 3 and not at.get("image")
 
 
 def test_monitor_filters_the_log_to_checkpoint_events(demo_run, page):

@@ -1,0 +1,192 @@
+"""What watching costs: the dashboard's CPU while tabs watch a live run, the run's speed, cold and warm page opens.
+
+    .venv/bin/python benchmarks/bench_live.py
+
+A workspace with a finished demo run (made once under benchmarks/.cache/), the dashboard started as
+`make run` starts it, a live demo run started beside it, Debian's Chromium under Playwright:
+- windows of WINDOW_S seconds with no tab, one Monitor tab, the five pages in five tabs, and no tab
+  again; in each, the CPU seconds of the Streamlit process and its children (the offload workers:
+  the training run is not one of them) and the run's steps per second from its status file;
+- a fresh browser session opening Monitor, timed to its first drawn loss curve, against TensorBoard
+  serving the same run folder to a fresh session of the same browser, timed to its first chart;
+- warm page switches in one session, to the page's heading with no spinner left.
+Targets (issue 15): dashboard_cpu_pct <= 5, five_tabs_cpu_pct <= 15, training_speed_ratio >= 0.98,
+cold_ratio <= 1.0, warm_switch_s < 1. The last line is machine-readable.
+"""
+from __future__ import annotations
+
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from dashboard_harness import (chromium, dashboard, demo_workspace, open_page, pick_run, start_live_run, stop_run,
+                               tensorboard, wait_for_page)
+
+WINDOW_S = 40.0  # seconds per measured window; `bench_live.py 15` for a quick look
+FIVE_TABS = ("Train", "Monitor", "Disk", "Checkpoints", "Dataset")
+URL_PATHS = {"Train": "", "Monitor": "monitor", "Disk": "disk", "Checkpoints": "checkpoints", "Dataset": "dataset",
+             "Runs": "runs"}
+CHART = "[data-testid='stImage'] img[src^='data:image/svg+xml']"  # the Monitor's first loss curve
+TB_CHART = "line-chart canvas, line-chart svg, .line-chart canvas, vz-line-chart2 svg"
+
+
+def server_cpu_s(pid: int, training_pids: set[int]) -> float:
+    """CPU seconds of the Streamlit process and its children, the training run's processes left out."""
+    import psutil
+
+    total = 0.0
+    server = psutil.Process(pid)
+    for proc in (server, *server.children(recursive=True)):
+        if proc.pid in training_pids:
+            continue
+        try:
+            times = proc.cpu_times()
+        except psutil.Error:
+            continue
+        total += times.user + times.system
+    return total
+
+
+def training_pids(root: Path, run_id: str) -> set[int]:
+    import psutil
+
+    from core.registry.records import load_record
+    from core.workspace import Workspace
+
+    record = load_record(Workspace.at(root), run_id)
+    try:
+        leader = psutil.Process(record.pid)
+        return {leader.pid, *(c.pid for c in leader.children(recursive=True))}
+    except psutil.Error:
+        return set()
+
+
+def step_now(root: Path, run_id: str) -> tuple[int, float]:
+    from core.registry.records import read_status
+    from core.workspace import Workspace
+
+    status = read_status(Workspace.at(root), run_id)
+    return status.step, time.monotonic()
+
+
+def window(label: str, root: Path, server_pid: int, run_id: str) -> tuple[float, float]:
+    """(dashboard CPU % of one core, training steps per second) over WINDOW_S seconds."""
+    skip = training_pids(root, run_id)
+    cpu0, (step0, t0) = server_cpu_s(server_pid, skip), step_now(root, run_id)
+    time.sleep(WINDOW_S)
+    cpu1, (step1, t1) = server_cpu_s(server_pid, skip), step_now(root, run_id)
+    cpu_pct, rate = 100 * (cpu1 - cpu0) / (t1 - t0), (step1 - step0) / (t1 - t0)
+    print(f"{label}: dashboard CPU {cpu_pct:.1f}% of a core, training {rate:.2f} steps/s", flush=True)
+    return cpu_pct, rate
+
+
+def open_tab(context, url: str, title: str, run_id: str):
+    tab = context.new_page()
+    tab.set_default_timeout(180_000)
+    tab.goto(f"{url}/{URL_PATHS[title]}")
+    wait_for_page(tab, title, timeout_ms=300_000)
+    pick_run(tab, run_id)
+    wait_for_page(tab, title)
+    return tab
+
+
+def cold_monitor_s(browser, url: str) -> float:
+    """A fresh browser session (no cache) opening Monitor: seconds to its first drawn loss curve."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1800})
+    try:
+        tab = context.new_page()
+        started = time.monotonic()
+        tab.goto(f"{url}/monitor")
+        tab.locator(CHART).first.wait_for(timeout=180_000)
+        return time.monotonic() - started
+    finally:
+        context.close()
+
+
+def cold_tensorboard_s(browser, url: str) -> float:
+    context = browser.new_context(viewport={"width": 1400, "height": 1800})
+    try:
+        tab = context.new_page()
+        started = time.monotonic()
+        tab.goto(url)
+        tab.locator(TB_CHART).first.wait_for(timeout=180_000)
+        return time.monotonic() - started
+    finally:
+        context.close()
+
+
+def warm_switches(browser, url: str) -> list[float]:
+    """Page switches in one warm session (each page opened once before), to heading-and-no-spinner."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1800})
+    try:
+        tab = context.new_page()
+        tab.set_default_timeout(180_000)
+        tab.goto(url)
+        wait_for_page(tab, "Train", timeout_ms=300_000)
+        order = ("Monitor", "Disk", "Checkpoints", "Dataset", "Runs", "Train")
+        for title in order:  # warm: every page's first render (and its caches) out of the way
+            open_page(tab, title)
+        times = []
+        for title in order:
+            started = time.monotonic()
+            open_page(tab, title)
+            if title == "Monitor":
+                tab.locator(CHART).first.wait_for()
+            times.append(time.monotonic() - started)
+        return times
+    finally:
+        context.close()
+
+
+def main() -> None:
+    global WINDOW_S
+    if len(sys.argv) > 1:
+        WINDOW_S = float(sys.argv[1])
+    from core.registry.records import read_status
+    from core.workspace import Workspace
+
+    root, finished = demo_workspace()
+    run_folder = Path(read_status(Workspace.at(root), finished).trainer_run_folder)
+    with tempfile.TemporaryDirectory(prefix="bench-live-") as tmp, chromium() as browser:
+        logs = Path(tmp)
+        with dashboard(root, logs / "streamlit.log") as (server, url, _started):
+            warm_up = browser.new_page()
+            warm_up.goto(url)
+            wait_for_page(warm_up, "Train", timeout_ms=300_000)  # the server's own start is not a window
+            warm_up.close()
+            cold = [cold_monitor_s(browser, url) for _ in range(3)]
+            switches = warm_switches(browser, url)
+            live = start_live_run(root, epochs=200)
+            try:
+                while step_now(root, live)[0] < 3:  # training, not starting up
+                    time.sleep(0.5)
+                idle_cpu, idle_rate = window("no tab", root, server.pid, live)
+                context = browser.new_context(viewport={"width": 1400, "height": 1800})
+                monitor = open_tab(context, url, "Monitor", live)
+                monitor.locator(CHART).first.wait_for(timeout=300_000)
+                one_cpu, one_rate = window("one Monitor tab", root, server.pid, live)
+                tabs = [open_tab(context, url, title, live) for title in FIVE_TABS if title != "Monitor"]
+                five_cpu, five_rate = window("five tabs", root, server.pid, live)
+                context.close()
+                idle2_cpu, idle2_rate = window("no tab again", root, server.pid, live)
+                del tabs, monitor
+            finally:
+                stop_run(root, live)
+        with tensorboard(run_folder, logs / "tensorboard.log") as (_tb, tb_url, _tb_started):
+            cold_tensorboard_s(browser, tb_url)  # its server reads the folder on the first request
+            tb_cold = [cold_tensorboard_s(browser, tb_url) for _ in range(3)]
+    baseline = statistics.mean([idle_rate, idle2_rate])
+    ratio = min(one_rate, five_rate) / baseline if baseline else 0.0
+    print(f"idle dashboard CPU: {idle_cpu:.1f}% and {idle2_cpu:.1f}% of a core")
+    print(f"cold Monitor: {', '.join(f'{s:.2f}' for s in cold)} s; cold TensorBoard: "
+          f"{', '.join(f'{s:.2f}' for s in tb_cold)} s; warm switches: {', '.join(f'{s:.2f}' for s in switches)} s")
+    cold_s, tb_s = statistics.median(cold), statistics.median(tb_cold)
+    print(f"live: dashboard_cpu_pct={one_cpu:.1f} five_tabs_cpu_pct={five_cpu:.1f} training_speed_ratio={ratio:.3f} "
+          f"cold_chart_s={cold_s:.2f} tb_cold_chart_s={tb_s:.2f} cold_ratio={cold_s / tb_s:.2f} "
+          f"warm_switch_s={max(switches):.2f}")
+
+
+if __name__ == "__main__":
+    main()
