@@ -21,8 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from dashboard_harness import (chromium, dashboard, demo_workspace, open_page, pick_run, start_live_run, stop_run,
-                               tensorboard, wait_for_page)
+from dashboard_harness import (chromium, dashboard, delete_live_run, demo_workspace, open_page, pick_run,
+                               start_live_run, stop_run, tensorboard, wait_for_page)
 
 WINDOW_S = 40.0  # seconds per measured window; `bench_live.py 15` for a quick look
 FIVE_TABS = ("Train", "Monitor", "Disk", "Checkpoints", "Dataset")
@@ -140,6 +140,39 @@ def warm_switches(browser, url: str) -> list[float]:
         context.close()
 
 
+def chart_refresh_ms(steps: int, tmp: Path) -> tuple[float, float]:
+    """The Monitor's chart refresh on a run of `steps` x 7 scalars: (ms after 100 new scalars, ms with none).
+
+    As the page does it: the reader reads what was appended, the SVG charts are made again (with no
+    new bytes the page's cache answers, which is the stamp check and nothing else).
+    """
+    import shutil
+
+    import bench_events
+
+    from core.monitor.chart_svg import monitor_charts_svg
+    from core.monitor.events import RunEventReader
+
+    run = tmp / f"events-{steps}"
+    shutil.copytree(bench_events.cached_run(steps), run)
+    event_file = next(run.glob("events.out.tfevents.*"))
+    reader = RunEventReader(run)
+    reader.refresh()
+    monitor_charts_svg({"run": reader}, ema=0.6, x_mode="step", log_y=False)
+    fresh, unchanged = [], []
+    for round_ in range(5):
+        bench_events.append_scalars(event_file, steps + 1 + round_ * 20, 100)
+        started = time.perf_counter()
+        reader.refresh()
+        monitor_charts_svg({"run": reader}, ema=0.6, x_mode="step", log_y=False)
+        fresh.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        reader.refresh()
+        _stamp = reader.status().bytes_read  # what the page compares before it touches the cache
+        unchanged.append(time.perf_counter() - started)
+    return 1000 * min(fresh), 1000 * min(unchanged)
+
+
 def main() -> None:
     global WINDOW_S
     if len(sys.argv) > 1:
@@ -174,9 +207,14 @@ def main() -> None:
                 del tabs, monitor
             finally:
                 stop_run(root, live)
+                delete_live_run(root, live)
         with tensorboard(run_folder, logs / "tensorboard.log") as (_tb, tb_url, _tb_started):
             cold_tensorboard_s(browser, tb_url)  # its server reads the folder on the first request
             tb_cold = [cold_tensorboard_s(browser, tb_url) for _ in range(3)]
+        small, small_idle = chart_refresh_ms(1_000, logs)
+        large, large_idle = chart_refresh_ms(100_000, logs)
+    print(f"chart refresh after 100 new scalars: {small:.1f} ms at 1,000 steps, {large:.1f} ms at 100,000 steps; "
+          f"with nothing new: {small_idle:.2f} and {large_idle:.2f} ms")
     baseline = statistics.mean([idle_rate, idle2_rate])
     ratio = min(one_rate, five_rate) / baseline if baseline else 0.0
     print(f"idle dashboard CPU: {idle_cpu:.1f}% and {idle2_cpu:.1f}% of a core")

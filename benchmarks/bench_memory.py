@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from dashboard_harness import (PAGES, chromium, children_rss_mb, dashboard, demo_workspace, open_page, pick_run, rss_mb,
-                               start_live_run, stop_run, tensorboard, wait_for_page)
+                               delete_live_run, start_live_run, stop_run, tensorboard, wait_for_page)
 
 WATCH_LIVE_S = 30.0
 
@@ -67,6 +67,7 @@ def measure_dashboard(root: Path, logs: Path) -> tuple[float, float, float]:
                 time.sleep(WATCH_LIVE_S)
             finally:
                 stop_run(root, live)
+                delete_live_run(root, live)
         print(f"dashboard: peak {sampler.peak_mb:.0f} MB in the Streamlit process; its worker processes "
               f"(torch, coqui) peaked at {sampler.children_peak_mb:.0f} MB together, apart from the UI server")
     return sampler.peak_mb, sampler.children_peak_mb, cold_start_s

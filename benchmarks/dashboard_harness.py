@@ -169,6 +169,14 @@ def stop_run(root: Path, run_id: str) -> None:
     wait_until_ended(ws, run_id, 300)
 
 
+def delete_live_run(root: Path, run_id: str) -> None:
+    """Remove a benchmark's live run, record and output folder, so the cached workspace does not grow."""
+    from core.overview.deletion import delete_run
+    from core.workspace import Workspace
+
+    delete_run(Workspace.at(root), run_id)
+
+
 def pick_run(tab, run_id: str) -> None:
     """Choose `run_id` in the sidebar's run picker."""
     tab.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first.click()

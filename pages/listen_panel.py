@@ -18,6 +18,7 @@ import streamlit as st
 from core.checkpoints.gallery import GalleryEntry, default_promote_target
 from core.config import LANGUAGES
 from core.errors import ConfigInvalid, LaunchRefused
+from core.dataset.metadata_csv import read_metadata_csv
 from core.languages import describe
 from core.listen.preferences import record_preference, tally
 from core.listen.recommend import Recommendation, recommend_checkpoint
@@ -36,6 +37,8 @@ FLASH_KEY = "lis_flash"
 PICKS_KEY = "lis_blind_picks"  # comparison id -> the winner's checkpoint path
 DEMO_AUDIO_TOKENS = 24  # the demo GPT never learnt to stop: about a second of audio
 MAX_COMPARED = 4
+MAX_REFERENCES = 5
+MAX_CLIPS_OFFERED = 500
 
 
 def _run_config(ws: Workspace, run_id: str | None) -> dict:
@@ -48,9 +51,28 @@ def _is_demo(ws: Workspace, run_id: str | None) -> bool:
     return bool(base) and Path(base).resolve().is_relative_to(ws.demo_dir.resolve())
 
 
+def base_model_file(ws: Workspace, run_id: str | None) -> str | None:
+    """The run's base model weights (XTTS v2's model.pth), when its base folder has them (the demo's has not)."""
+    base = str(_run_config(ws, run_id).get("base_model_dir") or "")
+    model = Path(base) / "model.pth" if base else None
+    return str(model) if model is not None and model.is_file() else None
+
+
+def dataset_clips(ws: Workspace, run_id: str | None) -> list[str]:
+    """Audio files of the run's training CSV (the first MAX_CLIPS_OFFERED), to condition on instead of ready/'s."""
+    csv_path = str(_run_config(ws, run_id).get("train_csv") or "")
+    if not csv_path:
+        return []
+    try:
+        metadata = read_metadata_csv(csv_path, "train_csv")
+    except ConfigInvalid:
+        return []  # the CSV moved or broke: the default reference still works
+    return [metadata.audio_path_str(row) for row in metadata.rows[:MAX_CLIPS_OFFERED]]
+
+
 def _entry_name(entry: GalleryEntry | None, path: str) -> str:
     if entry is None:
-        return Path(path).name
+        return f"base model · {Path(path).name}" if Path(path).name == "model.pth" else Path(path).name
     step = f"step {entry.info.step}" if entry.info.step is not None else "no step"
     return f"{step} · {Path(path).name}"
 
@@ -85,7 +107,8 @@ def on_synthesise(ws: Workspace, paths_by_label: dict[str, str]) -> None:
     settings = SamplingSettings(seed=int(st.session_state.get("lis_seed", SamplingSettings.seed)),
                                 max_audio_tokens=cap or None)
     request = SampleRequest(checkpoints=tuple(chosen), sentences=(st.session_state.get("lis_sentence") or "",),
-                            language=st.session_state.get("lis_language") or "en", settings=settings)
+                            language=st.session_state.get("lis_language") or "en", settings=settings,
+                            references=tuple(st.session_state.get("lis_refs") or ()))
     try:
         answer = request_samples(ws, request)
     except (ConfigInvalid, LaunchRefused) as exc:
@@ -116,10 +139,16 @@ def current_request(ws: Workspace) -> SampleRequest | None:
 
 def render_form(ws: Workspace, complete: list[GalleryEntry], label: Callable[[GalleryEntry], str]) -> None:
     paths_by_label = {label(e): str(e.path) for e in complete}
-    st.multiselect("Checkpoints to compare (two to four)", list(paths_by_label), key="lis_checkpoints",
-                   max_selections=MAX_COMPARED)
     chosen = [e for e in complete if label(e) in (st.session_state.get("lis_checkpoints") or [])]
     run_id = next((e.run_id for e in chosen if e.run_id), next((e.run_id for e in complete if e.run_id), None))
+    base = base_model_file(ws, run_id)
+    if base:
+        paths_by_label[f"base model · {base}"] = base
+    st.multiselect("Checkpoints to compare (two to four)", list(paths_by_label), key="lis_checkpoints",
+                   max_selections=MAX_COMPARED,
+                   help="Any complete checkpoint, best model or ready/ model of any run" +
+                        (", and the run's base model." if base else ". The base model is offered when its folder "
+                         "has its weights (model.pth); the demo's base starts from random weights and has none."))
     language = str(_run_config(ws, run_id).get("language") or "en")
     left, right = st.columns([1, 2])
     options = list(dict.fromkeys([language, *LANGUAGES]))
@@ -130,6 +159,12 @@ def render_form(ws: Workspace, complete: list[GalleryEntry], label: Callable[[Ga
     right.selectbox("Saved test sentence", saved, key="lis_pick", index=None, on_change=on_pick_sentence,
                     placeholder="Pick one to copy it into the sentence below")
     st.text_input("Sentence to synthesise", key="lis_sentence")
+    clips = dataset_clips(ws, run_id)
+    if clips:
+        st.multiselect("Reference clips (empty: the run's ready/reference.wav)", clips, key="lis_refs",
+                       max_selections=MAX_REFERENCES, format_func=lambda p: Path(p).name,
+                       help="The voice every sample is conditioned on (references). XTTS takes several clips at once; "
+                            "pick clean clips of the speaker from the run's training data.")
     with st.expander(f"Edit the saved test sentences for {describe(language)}"):
         st.text_area("One sentence a line", value="\n".join(saved), key=f"lis_saved_{language}", height=150)
         st.button("Save the test sentences", key="lis_save_sentences", on_click=on_save_sentences, args=(ws, language))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from core.monitor.chart_svg import Marker, line_chart_svg
+from core.monitor.chart_svg import Marker, monitor_charts_svg
 from core.monitor.curves import CHART_TAGS, X_MODES, chart_curves
 from core.monitor.listening import sentence_clips, sentence_steps
 from core.monitor.log_tail import EventKind, LogFilter, LogTail
@@ -20,7 +20,8 @@ from core.monitor.tensorboard import (TensorBoardFailed, TensorBoardLaunched, Te
 from pages.common import SELECTED_RUN_KEY, event_reader, human_bytes, live_run_panel, workspace
 
 ws = workspace()
-SVG_POINTS_PER_SERIES = 600  # a 900-pixel-wide chart shows no more
+LIVE_REFRESH_S = 2.0
+CHART_REFRESH_S = 10.0  # TensorBoard reloads every 30 s
 LOG_FILTERS = {"all": LogFilter.ALL, "warnings and errors": LogFilter.WARNINGS, "checkpoint events": LogFilter.CHECKPOINTS}
 
 
@@ -140,12 +141,7 @@ def svg_charts(folders: tuple[tuple[str, str], ...], stamp: tuple, ema: float, x
     """The charts as SVG, made again only when `stamp` (bytes read per event reader) or a setting changed."""
     del stamp  # part of the cache key only: new bytes read, new points
     readers = {run_id: event_reader(folder) for run_id, folder in folders}
-    charts = []
-    for title, tags in CHART_TAGS.items():
-        curves = chart_curves(readers, tags, ema_weight=ema, x_mode=x_mode, max_points=SVG_POINTS_PER_SERIES)
-        if curves:
-            charts.append(line_chart_svg(title, curves, markers=markers, log_y=log_y))
-    return charts
+    return monitor_charts_svg(readers, ema=ema, x_mode=x_mode, log_y=log_y, markers=markers)
 
 
 def render_plotly_charts(readers: dict, ema: float, x_mode: str, log_y: bool, markers: tuple[Marker, ...]) -> None:
@@ -235,7 +231,8 @@ def render_test_sentences(state: RunState) -> None:
             st.audio(clip.wav_bytes, format=clip.content_type or "audio/wav")
 
 
-def render_run(state: RunState) -> None:
+def render_live(state: RunState) -> None:
+    """What changes every step: the numbers, the log and its events."""
     render_overfit_warning(state)
     render_progress(state)
     render_system(state)
@@ -247,9 +244,20 @@ def render_run(state: RunState) -> None:
         st.subheader("Events")
         render_events(state, events)
         render_tensorboard(state)
+
+
+def render_charts(state: RunState) -> None:
+    """The curves and test sentences, on a slower timer: redrawing four charts every two seconds cost
+    the browser more CPU than anything else on the page, on the machine that trains."""
     st.subheader("Loss curves")
-    render_curves([state, *[read_run_state(ws, r) for r in compare]], events)
+    if state.phase.is_live:
+        st.caption(f"Refreshed every {CHART_REFRESH_S:g} s while the run trains (the numbers and the log above "
+                   f"every {LIVE_REFRESH_S:g} s).")
+    tail = log_tail(str(log_path(ws, state.run_id)))  # rank 0's: checkpoint and best-model markers
+    tail.refresh()
+    render_curves([state, *[read_run_state(ws, r) for r in compare]], tail.events())
     render_test_sentences(state)
 
 
-live_run_panel(selected, render_run, refresh_s=2.0)
+live_run_panel(selected, render_live, refresh_s=LIVE_REFRESH_S)
+live_run_panel(selected, render_charts, refresh_s=CHART_REFRESH_S)

@@ -14,10 +14,12 @@ from html import escape
 
 import numpy as np
 
-from core.monitor.curves import Curve
+from core.monitor.curves import CHART_TAGS, Curve, chart_curves
+from core.monitor.events import RunEventReader
 
 COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f")
-LEFT, RIGHT, TOP, BOTTOM = 64, 16, 48, 30  # room for the y labels, the title and legend, the x labels
+LEFT, RIGHT, TOP, BOTTOM = 64, 16, 48, 30
+SVG_POINTS_PER_SERIES = 600  # a 900-pixel-wide chart shows no more  # room for the y labels, the title and legend, the x labels
 
 
 @dataclass(frozen=True)
@@ -144,3 +146,14 @@ def line_chart_svg(title: str, curves: list[Curve], *, markers: tuple[Marker, ..
         legend_x += 24 + 7 * len(label)
     parts.append("</svg>")
     return "".join(parts)
+
+
+def monitor_charts_svg(readers: dict[str, RunEventReader], *, ema: float, x_mode: str, log_y: bool,
+                       markers: tuple[Marker, ...] = ()) -> list[str]:
+    """The Monitor page's charts (CHART_TAGS) for these runs' readers, one SVG each, empty ones left out."""
+    charts = []
+    for title, tags in CHART_TAGS.items():
+        curves = chart_curves(readers, tags, ema_weight=ema, x_mode=x_mode, max_points=SVG_POINTS_PER_SERIES)
+        if curves:
+            charts.append(line_chart_svg(title, curves, markers=markers, log_y=log_y))
+    return charts

@@ -7,6 +7,7 @@ the shared demo workspace looks to other tests as before).
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 from dataclasses import dataclass
 
 import pytest
@@ -131,3 +132,28 @@ def test_blind_mode_records_a_preference_and_the_tally_shows(page, demo_run, com
     assert set(wins) == {str(demo_run.run_folder / "checkpoint_100.pth"), str(demo_run.run_folder / "checkpoint_200.pth")}
     shown = texts(at)
     assert "Won 1 blind test" in shown and "Won 0 blind tests" in shown
+
+
+def test_picked_dataset_clips_are_the_reference_of_the_job(page, demo_run):
+    from core.listen.synthesis import stop_synthesis
+    from core.jobs.launcher import wait_for_job
+
+    ws = demo_run.ws
+    before = set(synthesis_jobs(ws))
+    at = page("pages/checkpoints.py", root=ws.root).run()
+    from pages.listen_panel import dataset_clips
+
+    refs = at.multiselect(key="lis_refs")
+    clips = dataset_clips(ws, demo_run.record.run_id)  # the demo's training clips, shown by file name
+    assert refs.label.startswith("Reference clips") and refs.options == [Path(c).name for c in clips]
+    refs.set_value(clips[:2]).run()
+    ask(at, demo_run.record.run_id, sentence="Two clips make the voice.")
+    assert not at.exception, at.exception
+    started = [j for j in synthesis_jobs(ws) if j not in before]
+    assert len(started) == 1
+    try:
+        references = synthesis_state(ws, started[0]).record.params["request"]["references"]
+        assert [Path(r).resolve() for r in references] == [Path(c).resolve() for c in clips[:2]]  # several, as XTTS takes
+    finally:
+        stop_synthesis(ws, started[0])
+        wait_for_job(ws, started[0], timeout_s=120)
