@@ -171,10 +171,22 @@ def stop_run(root: Path, run_id: str) -> None:
 
 def delete_live_run(root: Path, run_id: str) -> None:
     """Remove a benchmark's live run, record and output folder, so the cached workspace does not grow."""
-    from core.overview.deletion import delete_run
+    from core.overview.deletion import RunActionRefused, delete_run
     from core.workspace import Workspace
 
-    delete_run(Workspace.at(root), run_id)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            os.waitpid(-1, os.WNOHANG)  # the run is our child (start_run here): reap it, its lock goes with it
+        except ChildProcessError:
+            pass
+        try:
+            delete_run(Workspace.at(root), run_id)
+            return
+        except RunActionRefused:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(1)
 
 
 def pick_run(tab, run_id: str) -> None:
