@@ -18,8 +18,8 @@ import streamlit as st
 from core.checkpoints.gallery import GalleryEntry, default_promote_target
 from core.config import LANGUAGES
 from core.errors import ConfigInvalid, LaunchRefused
-from core.dataset.metadata_csv import read_metadata_csv
 from core.languages import describe
+from core.listen.choices import base_model_file, dataset_clips
 from core.listen.preferences import record_preference, tally
 from core.listen.recommend import Recommendation, recommend_checkpoint
 from core.listen.samples import Sample, cached_sample, clean_orphan_samples, list_samples_for
@@ -38,7 +38,6 @@ PICKS_KEY = "lis_blind_picks"  # comparison id -> the winner's checkpoint path
 DEMO_AUDIO_TOKENS = 24  # the demo GPT never learnt to stop: about a second of audio
 MAX_COMPARED = 4
 MAX_REFERENCES = 5
-MAX_CLIPS_OFFERED = 500
 
 
 def _run_config(ws: Workspace, run_id: str | None) -> dict:
@@ -49,25 +48,6 @@ def _run_config(ws: Workspace, run_id: str | None) -> dict:
 def _is_demo(ws: Workspace, run_id: str | None) -> bool:
     base = str(_run_config(ws, run_id).get("base_model_dir", ""))
     return bool(base) and Path(base).resolve().is_relative_to(ws.demo_dir.resolve())
-
-
-def base_model_file(ws: Workspace, run_id: str | None) -> str | None:
-    """The run's base model weights (XTTS v2's model.pth), when its base folder has them (the demo's has not)."""
-    base = str(_run_config(ws, run_id).get("base_model_dir") or "")
-    model = Path(base) / "model.pth" if base else None
-    return str(model) if model is not None and model.is_file() else None
-
-
-def dataset_clips(ws: Workspace, run_id: str | None) -> list[str]:
-    """Audio files of the run's training CSV (the first MAX_CLIPS_OFFERED), to condition on instead of ready/'s."""
-    csv_path = str(_run_config(ws, run_id).get("train_csv") or "")
-    if not csv_path:
-        return []
-    try:
-        metadata = read_metadata_csv(csv_path, "train_csv")
-    except ConfigInvalid:
-        return []  # the CSV moved or broke: the default reference still works
-    return [metadata.audio_path_str(row) for row in metadata.rows[:MAX_CLIPS_OFFERED]]
 
 
 def _entry_name(entry: GalleryEntry | None, path: str) -> str:
@@ -141,7 +121,7 @@ def render_form(ws: Workspace, complete: list[GalleryEntry], label: Callable[[Ga
     paths_by_label = {label(e): str(e.path) for e in complete}
     chosen = [e for e in complete if label(e) in (st.session_state.get("lis_checkpoints") or [])]
     run_id = next((e.run_id for e in chosen if e.run_id), next((e.run_id for e in complete if e.run_id), None))
-    base = base_model_file(ws, run_id)
+    base = base_model_file(_run_config(ws, run_id))
     if base:
         paths_by_label[f"base model · {base}"] = base
     st.multiselect("Checkpoints to compare (two to four)", list(paths_by_label), key="lis_checkpoints",
@@ -159,7 +139,7 @@ def render_form(ws: Workspace, complete: list[GalleryEntry], label: Callable[[Ga
     right.selectbox("Saved test sentence", saved, key="lis_pick", index=None, on_change=on_pick_sentence,
                     placeholder="Pick one to copy it into the sentence below")
     st.text_input("Sentence to synthesise", key="lis_sentence")
-    clips = dataset_clips(ws, run_id)
+    clips = dataset_clips(_run_config(ws, run_id))
     if clips:
         st.multiselect("Reference clips (empty: the run's ready/reference.wav)", clips, key="lis_refs",
                        max_selections=MAX_REFERENCES, format_func=lambda p: Path(p).name,

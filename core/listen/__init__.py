@@ -17,7 +17,8 @@ hashes a checkpoint by its zip directory in microseconds; `sampling` is the froz
 and seed of a comparison; `sentences` (with `sentence_defaults`) the per-language test sentences and
 their limits. Only `loader` and `synthesis_job` import torch and coqui, inside functions.
 The job scores each sample as it makes it; `score_files` keeps those scores beside the sample and
-reads them back for the page; `preferences` records blind A/B picks per run and tallies them.
+reads them back for the page; `preferences` records blind A/B picks per run and tallies them;
+`choices` says what the view offers beside checkpoints (the base model's weights, the run's training clips).
 
 May import: base modules, core.registry, core.jobs, core.language, core.dataset, core.checkpoints and
 core.trainer.

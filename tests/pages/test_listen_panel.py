@@ -141,10 +141,10 @@ def test_picked_dataset_clips_are_the_reference_of_the_job(page, demo_run):
     ws = demo_run.ws
     before = set(synthesis_jobs(ws))
     at = page("pages/checkpoints.py", root=ws.root).run()
-    from pages.listen_panel import dataset_clips
+    from core.listen.choices import dataset_clips
 
     refs = at.multiselect(key="lis_refs")
-    clips = dataset_clips(ws, demo_run.record.run_id)  # the demo's training clips, shown by file name
+    clips = dataset_clips(demo_run.record.config)  # the demo's training clips, shown by file name
     assert refs.label.startswith("Reference clips") and refs.options == [Path(c).name for c in clips]
     refs.set_value(clips[:2]).run()
     ask(at, demo_run.record.run_id, sentence="Two clips make the voice.")
