@@ -23,7 +23,7 @@ from core.trainer.demo import ensure_demo  # noqa: E402
 from core.disk.planner import plan_run  # noqa: E402
 from core.runs.launcher import start_run, wait_until_ended  # noqa: E402
 from core.trainer.demo import demo_config  # noqa: E402
-from core.workspace import Workspace  # noqa: E402
+from core.base.workspace import Workspace  # noqa: E402
 
 
 def folder_bytes(folder: Path) -> int:

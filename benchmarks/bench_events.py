@@ -71,9 +71,9 @@ def finished_run_workspace(run_dir: Path, root: Path) -> tuple[Path, str]:
     """A workspace whose one finished run has `run_dir` as its trainer folder (a real record)."""
     import subprocess
 
-    from core.atomic_io import write_json_atomic
+    from core.base.atomic_io import write_json_atomic
     from core.registry.records import RunRecord, new_run_id, outcome_path, save_record, status_path
-    from core.workspace import Workspace
+    from core.base.workspace import Workspace
 
     ws = Workspace.at(root)
     child = subprocess.Popen([sys.executable, "-c", "pass"])

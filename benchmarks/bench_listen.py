@@ -80,7 +80,7 @@ def child_load(way: str, path: Path) -> None:
 
     from core.listen.loader import load_for_inference
     from core.listen.model_files import model_files
-    from core.workspace import Workspace
+    from core.base.workspace import Workspace
 
     base = status_bytes("VmRSS")
     started = time.perf_counter()
@@ -104,7 +104,7 @@ def child_load(way: str, path: Path) -> None:
 
 def child_cached(ws_root: str, request_json: str) -> None:
     from core.listen.synthesis import SampleRequest, request_samples
-    from core.workspace import Workspace
+    from core.base.workspace import Workspace
 
     ws, request = Workspace(root=Path(ws_root)), SampleRequest.from_json(json.loads(request_json))
     times = []
@@ -169,7 +169,7 @@ def main() -> None:
     from core.listen.samples import save_sample
     from core.listen.sampling import SamplingSettings
     from core.listen.synthesis import SampleRequest, job_samples, plan_samples, request_samples
-    from core.workspace import Workspace
+    from core.base.workspace import Workspace
 
     temp = Path(tempfile.mkdtemp(prefix="bench-listen-"))
     try:

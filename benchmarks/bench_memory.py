@@ -86,7 +86,7 @@ def measure_tensorboard(run_folder: Path, logs: Path) -> tuple[float, float]:
 
 def main() -> None:
     from core.registry.records import read_status
-    from core.workspace import Workspace
+    from core.base.workspace import Workspace
 
     root, run_id = demo_workspace()
     run_folder = Path(read_status(Workspace.at(root), run_id).trainer_run_folder)

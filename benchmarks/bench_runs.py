@@ -23,7 +23,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
 from core.overview.reader import OverviewReader, read_rows  # noqa: E402
-from core.workspace import Workspace  # noqa: E402
+from core.base.workspace import Workspace  # noqa: E402
 from tests.overview.fake_runs import ended_identity, fake_dataset, fake_run  # noqa: E402
 
 

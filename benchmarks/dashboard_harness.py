@@ -32,7 +32,7 @@ def demo_workspace(name: str = "dashboard-workspace") -> tuple[Path, str]:
     from core.registry.state import read_run_state
     from core.runs.launcher import start_run, wait_until_ended
     from core.trainer.demo import demo_config, ensure_demo
-    from core.workspace import Workspace
+    from core.base.workspace import Workspace
 
     root = CACHE_DIR / name
     ws = Workspace.at(root)
@@ -48,7 +48,7 @@ def demo_workspace(name: str = "dashboard-workspace") -> tuple[Path, str]:
 
 
 def _free_port() -> int:
-    from core.machine import free_port
+    from core.base.machine import free_port
 
     return free_port()
 
@@ -151,7 +151,7 @@ def start_live_run(root: Path, epochs: int = 3) -> str:
     """A demo run on its own output folder in the workspace at `root`, started detached; returns its id."""
     from core.runs.launcher import start_run
     from core.trainer.demo import demo_config, ensure_demo
-    from core.workspace import Workspace
+    from core.base.workspace import Workspace
 
     ws = Workspace.at(root)
     config = demo_config(ws, ensure_demo(ws.demo_dir))
@@ -162,7 +162,7 @@ def start_live_run(root: Path, epochs: int = 3) -> str:
 def stop_run(root: Path, run_id: str) -> None:
     """Stop (SIGINT) and wait until the run has ended."""
     from core.runs.launcher import request_stop, wait_until_ended
-    from core.workspace import Workspace
+    from core.base.workspace import Workspace
 
     ws = Workspace.at(root)
     request_stop(ws, run_id)
@@ -172,7 +172,7 @@ def stop_run(root: Path, run_id: str) -> None:
 def delete_live_run(root: Path, run_id: str) -> None:
     """Remove a benchmark's live run, record and output folder, so the cached workspace does not grow."""
     from core.overview.deletion import RunActionRefused, delete_run
-    from core.workspace import Workspace
+    from core.base.workspace import Workspace
 
     deadline = time.monotonic() + 60
     while True:

@@ -139,7 +139,7 @@ def child_train(params: dict) -> None:
     from trainer.trainer import GradScaler
     from TTS.tts.layers.xtts.trainer.gpt_trainer import GPTTrainer
 
-    from core.config import RunConfig
+    from core.base.config import RunConfig
     from core.trainer.gpt_config import build_gpt_trainer_config
     from core.trainer.preflight import preflight
 
@@ -417,9 +417,9 @@ def main() -> int:
         print("no CUDA GPU here: make gpu-check needs one (benchmarks/gpu_check.py --cpu-smoke checks the script "
               "itself on the CPU)", flush=True)
         return 2
-    from core.devices import list_gpus
+    from core.base.devices import list_gpus
     from core.trainer.demo import ensure_demo
-    from core.workspace import Workspace
+    from core.base.workspace import Workspace
 
     temp = Path(tempfile.mkdtemp(prefix="gpu-check-"))
     results = Results()

@@ -33,7 +33,7 @@ from core.registry.state import RunPhase, read_run_state  # noqa: E402
 from core.runs.launcher import request_stop, start_run, wait_until_ended  # noqa: E402
 from core.trainer.continuation import plan_continue  # noqa: E402
 from core.trainer.demo import demo_config, ensure_demo  # noqa: E402
-from core.workspace import Workspace  # noqa: E402
+from core.base.workspace import Workspace  # noqa: E402
 
 STEPS_PER_EPOCH = 60  # the demo dataset at batch size 2
 RUN_TIMEOUT_S = 900

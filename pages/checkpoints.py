@@ -10,13 +10,13 @@ from core.checkpoints.files import CheckpointError
 from core.checkpoints.deletion import bytes_freed_by_deleting
 from core.checkpoints.ready_bundles import ReadyBundleInfo, workspace_ready_bundles
 from core.checkpoints.targets import default_optimize_target
-from core.errors import ConfigInvalid
+from core.base.errors import ConfigInvalid
 from core.monitor.downsample import downsample
 from core.offload import OffloadError
-from core.path_guard import outside_roots_errors
+from core.base.path_guard import outside_roots_errors
 from core.checkpoints.gallery import GalleryEntry, checkpoint_marks, default_promote_target
 from core.registry.records import read_status
-from core.text import format_local_time
+from core.base.text import format_local_time
 from pages.common import event_reader, heavy, heavy_with_progress, human_bytes, workspace
 from pages.listen_panel import render_listen_panel
 

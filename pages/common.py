@@ -9,11 +9,12 @@ from typing import Callable, Iterator
 import streamlit as st
 
 from core import offload
-from core.config import field_error_text
+from core.base.config import field_error_text
 from core.trainer.demo import DemoAssets, demo_assets as demo_paths, ensure_demo
 from core.monitor.events import RunEventReader
+from core.monitor.live_curves import BUCKETS_PER_SERIES, RunCurves
 from core.registry.state import RunState, read_run_state
-from core.workspace import Workspace
+from core.base.workspace import Workspace
 
 WORKSPACE_KEY = "workspace_root"
 ROUTED_KEY = "routed"  # set by the router before it runs a page
@@ -184,6 +185,12 @@ def human_bytes(value: float | None) -> str:
 def event_reader(run_folder: str) -> RunEventReader:
     """One incremental reader per run folder, shared by every browser session (it is thread-safe)."""
     return RunEventReader(run_folder)
+
+
+@st.cache_resource(show_spinner=False, max_entries=128)
+def run_curves(run_folder: str, buckets_per_series: int = BUCKETS_PER_SERIES) -> RunCurves:
+    """The chart curves of a run folder, kept up to date incrementally, shared like its reader."""
+    return RunCurves(event_reader(run_folder), buckets_per_series)
 
 
 def live_run_panel(run_id: str, render: Callable[[RunState], None], refresh_s: float) -> None:

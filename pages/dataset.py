@@ -6,18 +6,18 @@ from pathlib import Path
 
 import streamlit as st
 
-from core.config import LANGUAGES
-from core.languages import describe
+from core.base.config import LANGUAGES
+from core.base.languages import describe
 from core.dataset.audio import SUPPORTED_SUFFIXES
 from core.dataset.create import CreateRequest, save_uploads
 from core.dataset.job import KIND, start_make_dataset
 from core.dataset.segment import ClipLimits
 from core.dataset.transcribe import WHISPER_SIZES, whisper_models_dir
-from core.errors import ConfigInvalid, LaunchRefused
+from core.base.errors import ConfigInvalid, LaunchRefused
 from core.jobs.launcher import live_job_for, stop_job
 from core.jobs.files import list_job_ids
 from core.jobs.state import JobState, job_log_tail, read_job_state
-from core.path_guard import outside_roots_errors
+from core.base.path_guard import outside_roots_errors
 from pages.common import demo_assets, show_field_errors, workspace
 from pages.dataset_report import CHECK_CSV_KEY, render_check
 

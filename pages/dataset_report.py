@@ -5,17 +5,17 @@ from pathlib import Path
 
 import streamlit as st
 
-from core.config import LANGUAGES
-from core.languages import describe, is_new_language
+from core.base.config import LANGUAGES
+from core.base.languages import describe, is_new_language
 from core.dataset.edit import exclude_rows, set_text
 from core.dataset.metadata_csv import read_metadata_csv
 from core.dataset.report import DatasetReport
 from core.dataset.report_charts import plotly_figures
-from core.errors import ConfigInvalid
+from core.base.errors import ConfigInvalid
 from core.offload import OffloadError
-from core.path_guard import outside_roots_errors
+from core.base.path_guard import outside_roots_errors
 from core.trainer.demo import DemoAssets
-from core.workspace import Workspace
+from core.base.workspace import Workspace
 from pages.common import heavy, show_field_errors
 
 CHECK_CSV_KEY = "ds_check_csv"

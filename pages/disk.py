@@ -6,17 +6,17 @@ from dataclasses import asdict
 import plotly.graph_objects as go
 import streamlit as st
 
-from core.config import FIELD_BY_NAME
+from core.base.config import FIELD_BY_NAME
 from core.disk.plan import DiskPlan, free_bytes_at
 from core.disk.simulation import thin_timeline
 from core.disk.page_inputs import XTTS_V2_ARCHITECTURE, PlanInputs
 from core.disk.tracking import DiskSample, SampleReader, disk_trend, sample_run_disk, samples_path
-from core.errors import ConfigInvalid
+from core.base.errors import ConfigInvalid
 from core.registry.records import list_run_ids
 from core.registry.state import RunState, read_run_state
-from core.text import format_duration_words
+from core.base.text import format_duration_words
 from core.trainer.demo import demo_config
-from core.workspace import Workspace
+from core.base.workspace import Workspace
 from pages.common import SELECTED_RUN_KEY, demo_assets, heavy, human_bytes, live_run_panel, show_field_errors, workspace
 
 BASE_CHOICES = ("Demo (tiny)", "XTTS v2 architecture", "Local folder")

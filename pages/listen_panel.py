@@ -16,9 +16,9 @@ from typing import Callable
 import streamlit as st
 
 from core.checkpoints.gallery import GalleryEntry, default_promote_target
-from core.config import LANGUAGES
-from core.errors import ConfigInvalid, LaunchRefused
-from core.languages import describe
+from core.base.config import LANGUAGES
+from core.base.errors import ConfigInvalid, LaunchRefused
+from core.base.languages import describe
 from core.listen.choices import base_model_file, dataset_clips
 from core.listen.preferences import record_preference, tally
 from core.listen.recommend import Recommendation, recommend_checkpoint
@@ -29,7 +29,7 @@ from core.listen.sentences import SentenceInvalid, load_test_sentences, save_tes
 from core.listen.synthesis import (SampleRequest, live_synthesis_job, plan_samples, request_samples, stop_synthesis,
                                    synthesis_jobs, synthesis_state)
 from core.registry.records import load_record
-from core.workspace import Workspace
+from core.base.workspace import Workspace
 from pages.common import show_field_errors
 
 REQUEST_KEY = "lis_request"  # the comparison on show (SampleRequest.to_json)

@@ -7,21 +7,23 @@ from pathlib import Path
 import streamlit as st
 
 from core.monitor.chart_svg import Marker, monitor_charts_svg
-from core.monitor.curves import CHART_TAGS, X_MODES, chart_curves
+from core.monitor.curves import CHART_TAGS, X_MODES
+from core.monitor.live_curves import live_chart_curves
 from core.monitor.listening import sentence_clips, sentence_steps
 from core.monitor.log_tail import EventKind, LogFilter, LogTail
 from core.registry.records import list_run_ids, log_path
 from core.registry.state import RunState, read_run_state
 from core.monitor.event_times import saved_at
-from core.text import format_clock, format_local_time
+from core.base.text import format_clock, format_local_time
 from core.monitor.system_load import system_load
 from core.monitor.tensorboard import (TensorBoardFailed, TensorBoardLaunched, TensorBoardReused, TensorBoardTimedOut,
                                       ensure_tensorboard, remote_access_hint)
-from pages.common import SELECTED_RUN_KEY, event_reader, human_bytes, live_run_panel, workspace
+from pages.common import SELECTED_RUN_KEY, event_reader, human_bytes, live_run_panel, run_curves, workspace
 
 ws = workspace()
 LIVE_REFRESH_S = 2.0
 CHART_REFRESH_S = 10.0  # TensorBoard reloads every 30 s
+PLOTLY_BUCKETS = 500  # 1,500 points a series in the interactive charts
 LOG_FILTERS = {"all": LogFilter.ALL, "warnings and errors": LogFilter.WARNINGS, "checkpoint events": LogFilter.CHECKPOINTS}
 
 
@@ -140,15 +142,17 @@ def svg_charts(folders: tuple[tuple[str, str], ...], stamp: tuple, ema: float, x
                markers: tuple[Marker, ...]) -> list[str]:
     """The charts as SVG, made again only when `stamp` (bytes read per event reader) or a setting changed."""
     del stamp  # part of the cache key only: new bytes read, new points
-    readers = {run_id: event_reader(folder) for run_id, folder in folders}
-    return monitor_charts_svg(readers, ema=ema, x_mode=x_mode, log_y=log_y, markers=markers)
+    return monitor_charts_svg({run_id: run_curves(folder) for run_id, folder in folders}, ema=ema, x_mode=x_mode,
+                              log_y=log_y, markers=markers)
 
 
 def render_plotly_charts(readers: dict, ema: float, x_mode: str, log_y: bool, markers: tuple[Marker, ...]) -> None:
     import plotly.graph_objects as go  # only here: the default charts are SVG
 
     for title, tags in CHART_TAGS.items():
-        curves = chart_curves(readers, tags, ema_weight=ema, x_mode=x_mode)
+        # Zoom shows detail: more points per series than the SVG's 600.
+        runs = {run_id: run_curves(str(reader.run_dir), PLOTLY_BUCKETS) for run_id, reader in readers.items()}
+        curves = live_chart_curves(runs, tags, ema_weight=ema, x_mode=x_mode)
         if not curves:
             continue
         figure = go.Figure()

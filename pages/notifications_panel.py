@@ -22,8 +22,8 @@ from core.notify.run_events import event_for_test_button
 from core.notify.summary import summarize
 from core.registry.process_identity import is_alive
 from core.registry.records import list_run_ids, load_record, run_files
-from core.text import format_local_time
-from core.workspace import Workspace
+from core.base.text import format_local_time
+from core.base.workspace import Workspace
 from pages.common import workspace
 
 URL_INPUT_KEY = "notify_new_url"

@@ -9,7 +9,7 @@ import streamlit as st
 
 from core.registry.records import last_log_lines
 from core.registry.state import RunPhase, RunState
-from core.text import format_clock
+from core.base.text import format_clock
 from pages.common import live_run_panel, workspace
 
 

@@ -5,16 +5,16 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from core.config import PATH_FIELDS, field_error_text
-from core.errors import ConfigInvalid, LaunchRefused
+from core.base.config import PATH_FIELDS, field_error_text
+from core.base.errors import ConfigInvalid, LaunchRefused
 from core.monitor.curves import CHART_TAGS, chart_curves
 from core.overview.deletion import RunActionRefused, delete_run, plan_run_deletion
 from core.overview.reader import OverviewReader
 from core.overview.rows import RunRow
 from core.overview.table import SORT_KEYS, RunFilter, SettingDifference, differing_settings, filter_rows, setting_text, sort_rows
-from core.path_guard import outside_roots_errors
+from core.base.path_guard import outside_roots_errors
 from core.offload import OffloadError
-from core.text import format_clock, format_local_time
+from core.base.text import format_clock, format_local_time
 from pages.common import RUN_PICKER_KEY, SELECTED_RUN_KEY, event_reader, heavy, human_bytes, select_run, workspace
 from pages.notifications_panel import render_notifications_panel
 

@@ -5,21 +5,21 @@ from __future__ import annotations
 import streamlit as st
 
 from core.trainer.base_model import LICENSE_TEXT, xtts_v2_cache_dir
-from core.config import FIELD_BY_NAME, FIELDS, PRESETS, apply_preset, field_error_text, validate_config
+from core.base.config import FIELD_BY_NAME, FIELDS, PRESETS, apply_preset, field_error_text, validate_config
 from core.trainer.demo import NOISE_NOTICE, demo_config
-from core.devices import describe_device, list_gpus
-from core.languages import describe
-from core.text import format_duration_words
+from core.base.devices import describe_device, list_gpus
+from core.base.languages import describe
+from core.base.text import format_duration_words
 from core.trainer.dataset import read_dataset
 from core.trainer.preflight import MAX_CPU_RANKS
 from core.trainer.test_sentences import (default_test_sentences_each_epoch, estimate_test_sentences_cost,
                                          pick_test_sentences)
-from core.errors import ConfigInvalid, LaunchRefused
+from core.base.errors import ConfigInvalid, LaunchRefused
 from core.offload import OffloadError
-from core.path_guard import outside_roots_errors
+from core.base.path_guard import outside_roots_errors
 from core.runs.launcher import request_stop
 from core.registry.records import list_run_ids
-from core.workspace_settings import read_settings, update_settings
+from core.base.workspace_settings import read_settings, update_settings
 from pages.common import SELECTED_RUN_KEY, demo_assets, heavy, select_run, workspace
 from pages.run_status import render_run_status
 from pages.train_checks import render_dataset_check, render_new_language

@@ -7,10 +7,10 @@ from typing import Callable
 
 import streamlit as st
 
-from core.config import field_error_text, validate_config
-from core.errors import ConfigInvalid
-from core.languages import describe, is_new_language
-from core.workspace import Workspace
+from core.base.config import field_error_text, validate_config
+from core.base.errors import ConfigInvalid
+from core.base.languages import describe, is_new_language
+from core.base.workspace import Workspace
 from pages.common import heavy
 
 

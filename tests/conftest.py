@@ -22,13 +22,13 @@ settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI") or os.environ.get("HYPOTHESIS_PROFILE") == "ci":
     settings.load_profile("ci")
 
-from core.config import RunConfig
+from core.base.config import RunConfig
 from core.trainer.demo import DemoAssets, ensure_demo
 from core.runs.launcher import start_run, wait_until_ended
 from core.registry.records import RunRecord
 from core.registry.state import RunState, read_run_state
 from core.trainer.demo import demo_config
-from core.workspace import Workspace
+from core.base.workspace import Workspace
 
 DEMO_RUN_TIMEOUT_S = 900
 

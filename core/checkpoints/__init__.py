@@ -9,5 +9,5 @@ milestone copies in kept/; `resume` finds intact resume points and moves cut sav
 `gallery` lists every model file of the workspace; `leftovers` sweeps temp files of interrupted
 writes at dashboard start.
 
-May import: base modules and core.registry.
+May import: core.base and core.registry.
 """

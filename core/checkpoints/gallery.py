@@ -10,7 +10,7 @@ from core.checkpoints import layout
 from core.checkpoints.files import CheckpointInfo, CheckpointKind, list_checkpoints
 from core.registry.process_identity import is_alive
 from core.registry.records import list_run_ids, load_record, read_status
-from core.workspace import Workspace
+from core.base.workspace import Workspace
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from core.atomic_io import write_json_atomic
+from core.base.atomic_io import write_json_atomic
 
 _FORMAT = 1
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from core.checkpoints.layout import kept_dir, ready_dir, trainer_run_folders
 from core.checkpoints.ops import clean_stale_temp_files
 from core.registry.records import list_run_ids, load_record
-from core.workspace import Workspace
+from core.base.workspace import Workspace
 
 
 def leftover_folders(ws: Workspace) -> list[Path]:

@@ -20,10 +20,10 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from core.atomic_io import read_json, write_json_atomic
+from core.base.atomic_io import read_json, write_json_atomic
 from core.checkpoints.layout import MANIFEST_NAME, PREVIOUS_DIR, READY_DIR, READY_MODEL_NAME, ready_dir
 from core.registry.records import list_run_ids, load_record
-from core.workspace import Workspace
+from core.base.workspace import Workspace
 
 if TYPE_CHECKING:  # only a type here: importing files.py loads torch, which `core.cli list` should not
     from core.checkpoints.files import CheckpointInfo

@@ -14,7 +14,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.atomic_io import read_json, write_json_atomic
+from core.base.atomic_io import read_json, write_json_atomic
 from core.checkpoints.files import checkpoint_looks_complete
 from core.checkpoints.layout import best_step_files, checkpoint_name, kept_dir as kept_dir_of, step_of
 

@@ -7,5 +7,5 @@ speaker-aware eval split; `create` is the whole pipeline, run as a background jo
 `check` builds the report on any metadata CSV (cached by file stamps) and `edit` fixes rows in
 place (atomic, with a backup).
 
-May import: base modules and core.registry.
+May import: core.base and core.registry.
 """

@@ -21,14 +21,14 @@ from pathlib import Path
 
 import numpy as np
 
-from core.atomic_io import read_json, write_json_atomic
+from core.base.atomic_io import read_json, write_json_atomic
 from core.dataset.audio import TRAINING_RATE_HZ, AudioUnreadable
 from core.dataset.clip_stats import ClipStats, measure_clip
 from core.dataset.loudness import CLIPPED_SHARE
 from core.dataset.metadata_csv import MetadataCsv, MetadataRow, read_metadata_csv
 from core.dataset.report import REPORT_VERSION, DatasetIssue, DatasetReport, IssueKind, Severity
 from core.dataset.text_tokens import UNK_ID, XttsText
-from core.errors import ConfigInvalid, FieldError
+from core.base.errors import ConfigInvalid, FieldError
 
 TRAINER_MIN_S = 0.5  # XTTSDataset.load_item rejects anything shorter
 MAX_EDGE_SILENCE_S = 1.0

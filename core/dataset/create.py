@@ -18,13 +18,13 @@ from typing import Callable
 
 import numpy as np
 
-from core.atomic_io import write_json_atomic
+from core.base.atomic_io import write_json_atomic
 from core.dataset.audio import SUPPORTED_SUFFIXES, TRAINING_RATE_HZ, AudioUnreadable, load_mono, resample, write_wav
 from core.dataset.loudness import normalise
 from core.dataset.segment import VAD_RATE_HZ, ClipLimits, ClipPlan, Span, TimedWord, plan_clips, speech_spans
 from core.dataset.split import DEFAULT_EVAL_SHARE, split_rows
 from core.dataset.transcripts import TranscriptInvalid, read_plain, read_srt, transcript_beside
-from core.errors import ConfigInvalid, FieldError
+from core.base.errors import ConfigInvalid, FieldError
 
 TRAIN_CSV = "metadata_train.csv"
 EVAL_CSV = "metadata_eval.csv"

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Iterable
 
 from core.dataset.metadata_csv import DELIMITER, MetadataCsv, MetadataRow, read_metadata_csv
-from core.errors import ConfigInvalid
+from core.base.errors import ConfigInvalid
 
 BACKUP_DIR_NAME = ".backups"
 

@@ -9,7 +9,7 @@ from core.dataset.create import CreateRequest, check_request, make_dataset
 from core.jobs.files import JobRecord
 from core.jobs.launcher import start_job
 from core.jobs.worker import JobContext, run_job
-from core.workspace import Workspace
+from core.base.workspace import Workspace
 
 KIND = "make_dataset"
 

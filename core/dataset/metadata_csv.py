@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from core.errors import ConfigInvalid, FieldError
+from core.base.errors import ConfigInvalid, FieldError
 
 REQUIRED_COLUMNS = ("audio_file", "text", "speaker_name")
 DELIMITER = "|"

@@ -8,8 +8,8 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from core.errors import ConfigInvalid, FieldError
-from core.languages import is_new_language, language_problem, language_token
+from core.base.errors import ConfigInvalid, FieldError
+from core.base.languages import is_new_language, language_problem, language_token
 from core.language.normalise import TextRules
 from core.language.tokenizer_patch import install_text_rules
 

@@ -6,5 +6,5 @@ entry point every caller uses (`page_inputs` resolves the Disk page's form, pres
 run into its arguments; `preflight` refuses a launch that won't fit; `cli` is `python -m core.disk`).
 `tracking` reads the disk history the training process writes.
 
-May import: base modules, core.registry, core.checkpoints and core.trainer.
+May import: core.base, core.registry, core.checkpoints and core.trainer.
 """

@@ -22,8 +22,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping
 
-from core.atomic_io import read_json, write_json_atomic
-from core.config import RunConfig
+from core.base.atomic_io import read_json, write_json_atomic
+from core.base.config import RunConfig
 from core.trainer.base_model import BaseModelFiles
 from core.trainer.gpt_config import GPT_SIZE_KEYS, build_gpt_trainer_config
 

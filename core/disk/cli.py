@@ -9,10 +9,10 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from core.config import RunConfig, validate_config
+from core.base.config import RunConfig, validate_config
 from core.disk.plan import DiskPlan
 from core.disk.planner import plan_run
-from core.errors import ConfigInvalid, FieldError
+from core.base.errors import ConfigInvalid, FieldError
 from core.trainer.base_model import BaseModelFiles, resolve_base_model, xtts_v2_cache_dir
 from core.trainer.dataset import Dataset, read_dataset, steps_per_epoch
 from core.trainer.demo import ensure_demo

@@ -7,16 +7,16 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from core.config import PRESETS, Preset, validate_config
+from core.base.config import PRESETS, Preset, validate_config
 from core.disk.plan import DiskPlan
 from core.checkpoints.resume import newest_resumable_folder
 from core.disk.planner import plan_preflighted, plan_run
-from core.errors import ConfigInvalid, FieldError
+from core.base.errors import ConfigInvalid, FieldError
 from core.registry.records import load_record
 from core.trainer.base_model import BaseModelFiles, resolve_base_model, xtts_v2_cache_dir
 from core.trainer.dataset import read_dataset, steps_per_epoch
 from core.trainer.preflight import preflight
-from core.workspace import Workspace
+from core.base.workspace import Workspace
 
 XTTS_V2_ARCHITECTURE = "xtts_v2"  # `PlanInputs.base`: the XTTS v2 architecture, files not needed
 

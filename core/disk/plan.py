@@ -9,11 +9,11 @@ from dataclasses import dataclass, replace
 
 from core.disk.simulation import (FileSizes, SavePruning, SaveSchedule, SaveSimulation, TimelinePoint, log_bytes,
                                   simulate_saves)
-from core.machine import disk_space
+from core.base.machine import disk_space
 
 # Below this share of the free space a plan "fits with margin"; up to all of it, "tight".
 MARGIN_FRACTION = 0.9
-MAX_SAVE_STEP = 5000  # core.config's range for save_step
+MAX_SAVE_STEP = 5000  # core.base.config's range for save_step
 KEPT_READY_LABEL = "earlier ready/ bundles (kept in ready/previous/)"
 
 

@@ -15,7 +15,7 @@ from core.checkpoints.files import checkpoint_looks_complete
 from core.checkpoints.layout import (INCOMPLETE_DIR, MANIFEST_NAME, best_model_files, incomplete_dir,
                                      periodic_checkpoints, trainer_run_folders)
 from core.checkpoints.ready_bundles import ready_folder_bytes
-from core.config import SAMPLE_RATE_HZ, RunConfig
+from core.base.config import SAMPLE_RATE_HZ, RunConfig
 from core.disk.checkpoint_size import XTTS_V2_SPEC, ArchitectureSpec, CheckpointSizes, estimate_checkpoint_sizes, spec_from_base
 from core.disk.plan import DiskInputs, DiskPlan, plan_disk
 from core.disk.simulation import FileSizes, SaveSchedule

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from core.disk.plan import DiskPlan
 from core.disk.planner import plan_preflighted
-from core.errors import LaunchRefused
+from core.base.errors import LaunchRefused
 from core.trainer.preflight import PreflightResult
 
 

@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from core.checkpoints.layout import ready_dir
-from core.errors import ConfigInvalid, FieldError
+from core.base.errors import ConfigInvalid, FieldError
 from core.registry.records import load_record, read_status, run_files
-from core.workspace import Workspace
+from core.base.workspace import Workspace
 
 MIN_SAMPLE_INTERVAL_S = 5.0  # a live page refreshes every few seconds; one line per refresh at most
 MAX_HISTORY_BYTES = 256 * 1024  # about 2,000 samples; older ones are thinned, never the newest

@@ -6,5 +6,5 @@ with SIGINT; `state` reads what a job is doing from its files and the process ta
 the job process's side: progress with ETA, the outcome, a clean exit on SIGINT. A job's code lives
 in the package it serves and is started as `python -m <module> <job folder>`.
 
-May import: base modules and core.registry.
+May import: core.base and core.registry.
 """

@@ -13,9 +13,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core.atomic_io import read_json, write_json_atomic
+from core.base.atomic_io import read_json, write_json_atomic
 from core.registry.process_identity import ProcessIdentity
-from core.workspace import Workspace
+from core.base.workspace import Workspace
 
 
 @dataclass(frozen=True)

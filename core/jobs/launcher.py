@@ -9,14 +9,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from core.atomic_io import write_json_atomic
-from core.errors import LaunchRefused
+from core.base.atomic_io import write_json_atomic
+from core.base.errors import LaunchRefused
 from core.jobs.files import JobRecord, job_files, list_job_ids, load_job_record, save_job_record
 from core.jobs.state import JobPhase, read_job_state
 from core.registry.output_lock import OutputBusy, try_lock_output
 from core.registry.process_identity import identify, is_alive
 from core.registry.records import new_run_id
-from core.workspace import PROJECT_DIR, Workspace
+from core.base.workspace import PROJECT_DIR, Workspace
 
 
 def job_lock_folder(target: Path) -> Path:

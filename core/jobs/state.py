@@ -5,11 +5,11 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from core.atomic_io import read_json
+from core.base.atomic_io import read_json
 from core.registry.process_identity import is_alive
-from core.text import strip_ansi
+from core.base.text import strip_ansi
 from core.jobs.files import JobRecord, job_files, load_job_record
-from core.workspace import Workspace
+from core.base.workspace import Workspace
 
 
 class JobPhase(str, Enum):

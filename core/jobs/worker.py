@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from core.atomic_io import write_json_atomic
+from core.base.atomic_io import write_json_atomic
 from core.jobs.files import JobFiles, JobRecord, load_job_record
 
 # Progress is written at most this often: a dataset of 10,000 clips must not cost 10,000 fsyncs.

@@ -18,8 +18,8 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.errors import ConfigInvalid, FieldError
-from core.languages import base_code, is_new_language, language_problem
+from core.base.errors import ConfigInvalid, FieldError
+from core.base.languages import base_code, is_new_language, language_problem
 
 NO_ROMANIZATION = ""
 UROMAN = "uroman"

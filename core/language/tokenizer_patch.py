@@ -12,8 +12,8 @@ from __future__ import annotations
 import functools
 import threading
 
-from core.errors import ConfigInvalid, FieldError
-from core.languages import base_code, is_new_language
+from core.base.errors import ConfigInvalid, FieldError
+from core.base.languages import base_code, is_new_language
 from core.language.normalise import TextRules, check_rules, normalise
 
 DEFAULT_CHAR_LIMIT = 250  # what coqui's check_input_length assumes for a language it does not list

@@ -13,9 +13,9 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.atomic_io import write_json_atomic
-from core.errors import ConfigInvalid, FieldError
-from core.languages import language_token
+from core.base.atomic_io import write_json_atomic
+from core.base.errors import ConfigInvalid, FieldError
+from core.base.languages import language_token
 from core.language.normalise import TextRules, normalise
 
 STOP_ID, UNK_ID = 0, 1  # XTTS stops on id 0; XTTSDataset refuses any text holding id 1

@@ -20,6 +20,6 @@ The job scores each sample as it makes it; `score_files` keeps those scores besi
 reads them back for the page; `preferences` records blind A/B picks per run and tallies them;
 `choices` says what the view offers beside checkpoints (the base model's weights, the run's training clips).
 
-May import: base modules, core.registry, core.jobs, core.language, core.dataset, core.checkpoints and
+May import: core.base, core.registry, core.jobs, core.language, core.dataset, core.checkpoints and
 core.trainer.
 """

@@ -9,7 +9,7 @@ import threading
 from pathlib import Path
 
 from core.dataset.metadata_csv import read_metadata_csv
-from core.errors import ConfigInvalid
+from core.base.errors import ConfigInvalid
 
 MAX_CLIPS_OFFERED = 500
 

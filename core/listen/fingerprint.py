@@ -21,7 +21,7 @@ import os
 import struct
 from pathlib import Path
 
-from core.errors import ConfigInvalid, FieldError
+from core.base.errors import ConfigInvalid, FieldError
 
 _LOCAL_SIG = b"PK\x03\x04"
 _EOCD_SIG = b"PK\x05\x06"

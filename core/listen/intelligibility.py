@@ -23,7 +23,7 @@ from core.dataset.audio import resample
 from core.dataset.transcribe import (SAMPLE_RATE_HZ, WHISPER_SIZES, WhisperUnavailable, missing_files,
                                      resolve_model, whisper_models_dir)
 from core.language.normalise import TextRules, normalise
-from core.languages import base_code, is_new_language
+from core.base.languages import base_code, is_new_language
 
 APOSTROPHES = frozenset("'\u2019\u02bc\u2018`")
 DEFAULT_WHISPER_SIZE = "small"  # the Dataset page's default (core.dataset.create)

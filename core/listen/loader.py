@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from core.errors import FieldError
+from core.base.errors import FieldError
 from core.language.normalise import TextRules
 from core.listen.fingerprint import CheckpointUnusable, checkpoint_fingerprint
 from core.listen.model_files import ModelFiles, check_language

@@ -22,17 +22,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from core.atomic_io import read_json
+from core.base.atomic_io import read_json
 from core.checkpoints import layout
-from core.config import RunConfig
-from core.errors import ConfigInvalid, FieldError
+from core.base.config import RunConfig
+from core.base.errors import ConfigInvalid, FieldError
 from core.language.normalise import TextRules, rules_from_json
-from core.languages import base_code, describe, is_new_language
+from core.base.languages import base_code, describe, is_new_language
 from core.listen.fingerprint import CheckpointUnusable
 from core.registry.records import list_run_ids, load_record, read_status
 from core.trainer.new_language import text_rules
 from core.trainer.ready_export import TEXT_RULES_NAME
-from core.workspace import Workspace
+from core.base.workspace import Workspace
 
 CONFIG_NAME = "config.json"
 VOCAB_NAME = "vocab.json"

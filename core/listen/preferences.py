@@ -9,8 +9,8 @@ import os
 import time
 from pathlib import Path
 
-from core.atomic_io import read_json, write_json_atomic
-from core.workspace import Workspace
+from core.base.atomic_io import read_json, write_json_atomic
+from core.base.workspace import Workspace
 
 FILE_NAME = "listening_preferences.json"
 

@@ -27,10 +27,10 @@ from typing import Any
 
 import numpy as np
 
-from core.atomic_io import read_json, write_json_atomic
+from core.base.atomic_io import read_json, write_json_atomic
 from core.listen.fingerprint import CheckpointUnusable, checkpoint_fingerprint
 from core.listen.sampling import CONDITIONING, SamplingSettings
-from core.workspace import Workspace
+from core.base.workspace import Workspace
 
 KEY_VERSION = 1  # bump when synthesis changes what a key's audio is: every older sample is then a miss
 OUTPUT_RATE_HZ = 24000  # XTTS's HiFi-GAN output

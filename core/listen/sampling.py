@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from core.errors import ConfigInvalid, FieldError
+from core.base.errors import ConfigInvalid, FieldError
 
 MAX_SEED = 2**32 - 1
 

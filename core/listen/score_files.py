@@ -10,7 +10,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from core.atomic_io import read_json, write_json_atomic
+from core.base.atomic_io import read_json, write_json_atomic
 from core.listen.intelligibility import Intelligibility
 from core.listen.samples import Sample
 from core.listen.sanity import Sanity

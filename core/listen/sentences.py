@@ -13,12 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from core.atomic_io import read_json, write_json_atomic
-from core.errors import ConfigInvalid, FieldError
+from core.base.atomic_io import read_json, write_json_atomic
+from core.base.errors import ConfigInvalid, FieldError
 from core.language.tokenizer_patch import DEFAULT_CHAR_LIMIT
-from core.languages import base_code, language_problem
+from core.base.languages import base_code, language_problem
 from core.listen.sentence_defaults import DEFAULT_SENTENCES
-from core.workspace import Workspace
+from core.base.workspace import Workspace
 
 # TTS/tts/layers/xtts/tokenizer.py, VoiceBpeTokenizer.__init__ (coqui-tts 0.28.0), keyed by base code.
 CHAR_LIMITS = {

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from core.dataset.audio import AudioUnreadable, probe
-from core.devices import list_gpus
-from core.errors import ConfigInvalid, FieldError
+from core.base.devices import list_gpus
+from core.base.errors import ConfigInvalid, FieldError
 from core.jobs.files import JobRecord, list_job_ids
 from core.jobs.launcher import live_job_for, start_job, stop_job
 from core.jobs.state import JobState, read_job_state
@@ -28,7 +28,7 @@ from core.listen.sampling import SamplingSettings, check_settings
 from core.listen.sentences import check_sentences
 from core.registry.process_identity import is_alive
 from core.registry.records import list_run_ids, load_record
-from core.workspace import Workspace
+from core.base.workspace import Workspace
 
 KIND = "synthesis"
 MODULE = "core.listen.synthesis_job"

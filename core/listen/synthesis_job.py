@@ -22,7 +22,7 @@ from core.listen.samples import Sample, cached_sample, clean_orphan_samples, rem
 from core.listen.score_files import save_sample_scores
 from core.listen.sampling import CONDITIONING, SamplingSettings
 from core.listen.synthesis import PlannedSample, SampleRequest, gpu_index, plan_samples, training_runs_on_gpu
-from core.workspace import Workspace
+from core.base.workspace import Workspace
 
 GPU_POLL_S = 5.0
 

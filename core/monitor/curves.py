@@ -27,7 +27,7 @@ class Curve:
     smoothed: np.ndarray
 
 
-def _x_values(steps: np.ndarray, walls: np.ndarray, x_mode: str, start_s: float) -> np.ndarray:
+def x_values(steps: np.ndarray, walls: np.ndarray, x_mode: str, start_s: float) -> np.ndarray:
     if x_mode == "wall time":
         return walls.astype("datetime64[s]") if walls.size else walls
     if x_mode == "time since start":
@@ -41,7 +41,7 @@ def chart_curves(readers: dict[str, RunEventReader], tags: tuple[str, ...], *, e
     curves = []
     for run_label, reader in readers.items():
         known = set(reader.tags())
-        start_s = min((float(reader.wall_times_s(t)[0]) for t in known if reader.wall_times_s(t).size), default=0.0)
+        start_s = reader.first_wall_time_s()
         for tag in tags:
             if tag not in known:
                 continue
@@ -50,7 +50,7 @@ def chart_curves(readers: dict[str, RunEventReader], tags: tuple[str, ...], *, e
             smoothed = ema_smooth(series.values, ema_weight)
             keep = (lttb_indices(series.steps.astype(float), series.values, max_points)
                     if series.steps.size > max_points else np.arange(series.steps.size))
-            x = _x_values(series.steps[keep], series.wall_times_s[keep], x_mode, start_s)
+            x = x_values(series.steps[keep], series.wall_times_s[keep], x_mode, start_s)
             label = tag.split("/", 1)[1] if len(readers) == 1 else f"{run_label} · {tag.split('/', 1)[1]}"
             curves.append(Curve(label, x, series.values[keep], smoothed[keep]))
     return curves

@@ -86,12 +86,12 @@ def ema_smooth(values: np.ndarray, weight: float) -> np.ndarray:
     if weight == 1.0:  # TensorBoard skips debiasing here: the average stays at its zero start
         out[finite] = 0.0
         return out
-    last = _ema(v, weight)
+    last = biased_ema(v, weight)
     out[finite] = last / (1.0 - weight ** np.arange(1, len(v) + 1))
     return out
 
 
-def _ema(v: np.ndarray, weight: float) -> np.ndarray:
+def biased_ema(v: np.ndarray, weight: float) -> np.ndarray:
     """last[i] = weight * last[i-1] + (1 - weight) * v[i], from last[-1] = 0, without a loop per point.
 
     Within a block of b points last[j] = w**(j+1) * carry + (1-w) * w**j * cumsum(v[i] / w**i);

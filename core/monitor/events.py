@@ -22,10 +22,10 @@ import numpy as np
 from core.checkpoints.layout import EVENT_FILE_PREFIX
 from core.monitor.audio import AUDIO_HELD_PER_TAG, AudioSample, AudioStore
 from core.monitor.event_decode import ChunkAudio, decode_chunk
-from core.monitor.series import MAX_POINTS_PER_TAG, ScalarSeries, SeriesStore
+from core.monitor.series import MAX_POINTS_PER_TAG, ScalarSeries, SeriesStore, SeriesTail
 from core.monitor.tfrecord import PAD_BYTES, split_records
 
-__all__ = ["EVENT_FILE_PREFIX", "AudioSample", "ReaderStatus", "RunEventReader", "ScalarSeries"]
+__all__ = ["EVENT_FILE_PREFIX", "AudioSample", "ReaderStatus", "RunEventReader", "ScalarSeries", "SeriesTail"]
 
 _CHUNK_BYTES = 2 << 20  # bounds peak memory; arrays of this many records stay in the CPU cache
 _NUMBERS = re.compile(r"(\d+)")
@@ -90,6 +90,17 @@ class RunEventReader:
         """A copy of one tag's points (empty if the tag is unknown)."""
         with self._lock:
             return self._store.series(tag)
+
+    def series_tail(self, tag: str, start: int = 0, generation: int = -1) -> SeriesTail:
+        """The points of a tag from index `start` on: what a consumer that has `start` points of
+        `generation` lacks (all of them, from 0, if the history changed since). Costs the new points only."""
+        with self._lock:
+            return self._store.tail(tag, start, generation)
+
+    def first_wall_time_s(self) -> float:
+        """When the run's first point (of any tag) was logged, Unix seconds; 0.0 before any."""
+        with self._lock:
+            return self._store.first_wall_time_s()
 
     def audio_tags(self) -> list[str]:
         """Tags that hold at least one audio clip, sorted (the trainer's: TestAudios/0-audio, ...)."""

@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 
 from core.checkpoints.layout import parse_step_file
-from core.text import strip_ansi
+from core.base.text import strip_ansi
 
 _READ_BYTES = 1 << 20  # a first read of a long log goes through memory in slices of this size
 # The trainer's save lines; the file name itself is parsed by core.checkpoints.layout.

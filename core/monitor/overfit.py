@@ -21,13 +21,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.config import RunConfig
+from core.base.config import RunConfig
 from core.monitor.events import RunEventReader
 from core.monitor.series import ScalarSeries
-from core.atomic_io import read_json
+from core.base.atomic_io import read_json
 from core.registry.records import run_files
 from core.registry.status import OverfitWarning, RunStatus
-from core.workspace import Workspace
+from core.base.workspace import Workspace
 
 __all__ = ["EVAL_LOSS_TAG", "TRAIN_EPOCH_LOSS_TAG", "OverfitRule", "OverfitWarning", "detect_overfitting",
            "overfit_warning_in", "overfit_warning_for_run"]

@@ -31,6 +31,22 @@ class ScalarSeries:
     wall_times_s: np.ndarray  # float64, Unix time the trainer logged each point
 
 
+@dataclass(frozen=True)
+class SeriesTail:
+    """One tag's points from index `start` on, for a reader of its own that keeps up incrementally.
+
+    `generation` changes whenever points already handed out were removed or moved (a restart's
+    purge, thinning past the cap): a consumer that saw another generation must start over, and
+    then `start` is 0."""
+
+    tag: str
+    generation: int
+    start: int
+    steps: np.ndarray
+    values: np.ndarray
+    wall_times_s: np.ndarray
+
+
 class SeriesBuffer:
     """One tag's points in growable arrays: amortised appends, restart purge, memory cap."""
 
@@ -40,6 +56,7 @@ class SeriesBuffer:
         self.max_points = max_points
         self.count = 0
         self.stride = 1  # kept: points whose arrival number is a multiple of it, and the newest
+        self.generation = 0  # bumped whenever a stored point is removed or moved
         self._next_arrival = 0
         self.steps = np.zeros(0, np.int64)
         self.values = np.zeros(0, np.float64)
@@ -60,6 +77,7 @@ class SeriesBuffer:
         went_back = np.where(steps < prev, steps, _INT64_MAX)
         later_min = np.minimum.accumulate(went_back[::-1])[::-1]
         self.count = int(np.searchsorted(self.steps[:self.count], later_min[0], "left"))
+        self.generation += 1
         # The restarted points take the arrival numbers of the purged ones.
         self._next_arrival = int(self.arrivals[self.count - 1]) + 1 if self.count else 0
         self.stride = self.stride if self.count else 1
@@ -71,11 +89,20 @@ class SeriesBuffer:
         n = self.count
         return ScalarSeries(tag, self.steps[:n].copy(), self.values[:n].copy(), self.walls[:n].copy())
 
+    def tail(self, tag: str, start: int, generation: int) -> SeriesTail:
+        """A copy of the points from `start` on, or of all of them when `generation` is not current."""
+        if generation != self.generation or start > self.count:
+            start = 0
+        n = self.count
+        return SeriesTail(tag, self.generation, start, self.steps[start:n].copy(), self.values[start:n].copy(),
+                          self.walls[start:n].copy())
+
     def _append(self, steps: np.ndarray, walls: np.ndarray, values: np.ndarray) -> None:
         if not len(steps):
             return
         if self.count and self.arrivals[self.count - 1] % self.stride:
             self.count -= 1  # kept off the stride only while it was the newest point
+            self.generation += 1
         arrivals = np.arange(self._next_arrival, self._next_arrival + len(steps), dtype=np.int64)
         self._next_arrival += len(steps)
         if self.stride > 1 or self.count + len(steps) > self.max_points:
@@ -101,6 +128,7 @@ class SeriesBuffer:
     def _thin(self) -> None:
         """Drop the stored points that are off the (new, doubled) stride."""
         on = np.flatnonzero(self.arrivals[:self.count] % self.stride == 0)
+        self.generation += 1
         for array in (self.steps, self.values, self.walls, self.arrivals):
             array[:len(on)] = array[on]
         self.count = len(on)
@@ -137,6 +165,16 @@ class SeriesStore:
         """A copy of one tag's points (empty if the tag is unknown)."""
         slot = self._slots.get(tag)
         return (self._buffers[slot] if slot is not None else SeriesBuffer()).snapshot(tag)
+
+    def tail(self, tag: str, start: int, generation: int) -> SeriesTail:
+        """One tag's points from `start` on (see SeriesTail); all of them for an unknown generation."""
+        slot = self._slots.get(tag)
+        return (self._buffers[slot] if slot is not None else SeriesBuffer()).tail(tag, start, generation)
+
+    def first_wall_time_s(self) -> float:
+        """The earliest first wall time of any tag (0.0 when nothing is held)."""
+        firsts = [float(b.walls[0]) for b in self._buffers if b.count]
+        return min(firsts, default=0.0)
 
     def points(self) -> int:
         """Points held, after purges and thinning."""

@@ -1,4 +1,4 @@
-"""System load for the Monitor page: CPU, RAM and free disk (psutil), and every GPU (core.devices)."""
+"""System load for the Monitor page: CPU, RAM and free disk (psutil), and every GPU (core.base.devices)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -6,8 +6,8 @@ from pathlib import Path
 
 import psutil
 
-from core.devices import Gpu, list_gpus
-from core.machine import disk_space
+from core.base.devices import Gpu, list_gpus
+from core.base.machine import disk_space
 
 
 @dataclass(frozen=True)

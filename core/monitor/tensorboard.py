@@ -16,8 +16,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.atomic_io import read_json, write_json_atomic
-from core.machine import free_port
+from core.base.atomic_io import read_json, write_json_atomic
+from core.base.machine import free_port
 from core.registry.process_identity import ProcessIdentity, identify, is_alive
 
 STARTUP_TIMEOUT_S = 60.0

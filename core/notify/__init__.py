@@ -7,6 +7,6 @@ file, shown only masked); `history` is the append-only record of events and deli
 once); `dispatch.Notifier` records an event and starts `delivery`, the detached process that sends
 it to every Apprise service with retries, so a slow or dead service never holds up a run.
 
-May import: core's base modules and core.registry (the exit codes). The training process
+May import: core.base and core.registry (the exit codes). The training process
 (core.runs), the pages and future jobs (datasets, synthesis) import it; it imports none of them.
 """

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from typing import Iterator
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from core.atomic_io import read_json, write_json_atomic
+from core.base.atomic_io import read_json, write_json_atomic
 from core.notify.files import NotifyFiles
 
 URLS_FILE_MODE = 0o600

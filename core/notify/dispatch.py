@@ -15,7 +15,7 @@ from core.notify.channels import read_channels
 from core.notify.events import NotificationEvent
 from core.notify.files import NotifyFiles
 from core.notify.history import claim
-from core.workspace import PROJECT_DIR
+from core.base.workspace import PROJECT_DIR
 
 
 def start_delivery(files: NotifyFiles, key: str, python: str) -> subprocess.Popen:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.workspace import Workspace
+from core.base.workspace import Workspace
 
 NOTIFY_DIR_NAME = "notify"
 

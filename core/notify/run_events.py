@@ -11,7 +11,7 @@ import time
 
 from core.notify.events import EventKind, Level, NotificationEvent, SubjectKind, event_key
 from core.registry.records import EXIT_INTERRUPTED
-from core.text import format_duration_words
+from core.base.text import format_duration_words
 
 DISK_WARNING_HORIZON_S = 3600.0  # "the disk will be full within the next hour"
 LAST_LINES = 12  # enough for a traceback's end; a chat message stays readable

@@ -9,7 +9,7 @@ imports the module, in a small pool of worker processes of ours; `worker` is the
 (it points their on-disk caches at the workspace). A worker that dies is reported as
 `WorkerDied`, never waited on forever.
 
-May import: base modules only (the targets are named, not imported).
+May import: core.base only (the targets are named, not imported).
 """
 from core.offload.pool import OffloadError, WorkerDied, WorkerTimedOut, answered_once, call, shutdown, warm_up
 

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from core.workspace import PROJECT_DIR
+from core.base.workspace import PROJECT_DIR
 
 # Two: a long optimize or dataset check does not hold up the checkpoint list of another page.
 MAX_WORKERS = 2

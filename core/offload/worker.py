@@ -2,7 +2,7 @@
 
 A worker's stdout (fd 1) is sent to its log with stderr, because the libraries it runs print
 (coqui does); the answers go over a private copy of the original stdout. Exceptions travel back
-pickled: ours carry their fix in attributes and rebuild themselves (see core.errors), and one that
+pickled: ours carry their fix in attributes and rebuild themselves (see core.base.errors), and one that
 would not survive the trip is sent as an OffloadError with its type and message instead.
 """
 from __future__ import annotations

@@ -8,6 +8,6 @@ differ between runs (named by their labels); `deletion` removes a run's folders,
 trains; `continue_request` gathers what continuing a run needs (the page starts it through
 core.runs). The Runs page and `python -m core.cli list` both read rows from here.
 
-May import: base modules, core.registry, core.checkpoints, core.trainer and core.disk; never
+May import: core.base, core.registry, core.checkpoints, core.trainer and core.disk; never
 core.runs or core.monitor (the pages and the CLI sit above it).
 """

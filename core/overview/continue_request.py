@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.checkpoints.resume import intact_checkpoints
-from core.config import RunConfig, validate_config
-from core.errors import ConfigInvalid
+from core.base.config import RunConfig, validate_config
+from core.base.errors import ConfigInvalid
 from core.overview.deletion import RunActionRefused
 from core.registry.state import read_run_state
-from core.workspace import Workspace
+from core.base.workspace import Workspace
 
 
 @dataclass(frozen=True)

@@ -25,11 +25,11 @@ from pathlib import Path
 
 from core.checkpoints.deletion import bytes_freed_by_deleting
 from core.checkpoints.layout import output_path_of, ready_dir, trainer_output_dir, trainer_run_folders
-from core.path_guard import EXTRA_ROOTS_HINT, is_inside_roots
+from core.base.path_guard import EXTRA_ROOTS_HINT, is_inside_roots
 from core.registry.output_lock import OutputBusy, try_lock_output
 from core.registry.records import list_run_ids, load_record, read_status, run_dir
 from core.registry.state import read_run_state
-from core.workspace import Workspace
+from core.base.workspace import Workspace
 
 
 class RunActionRefused(Exception):

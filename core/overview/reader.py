@@ -19,7 +19,7 @@ from core.checkpoints.layout import INCOMPLETE_DIR, KEPT_DIR, PREVIOUS_DIR, read
 from core.overview.datasets import DatasetSummaries
 from core.overview.rows import RunRow, read_run_row
 from core.registry.records import list_run_ids, run_files
-from core.workspace import Workspace
+from core.base.workspace import Workspace
 
 _Stamp = tuple[int, int] | None  # (st_size, st_mtime_ns); None: no such file
 

@@ -21,7 +21,7 @@ from core.overview.datasets import DatasetSummaries, DatasetSummary
 from core.registry.records import run_files
 from core.registry.state import RunPhase, RunState, read_run_state
 from core.trainer.base_model import DEMO_MARKER, xtts_v2_cache_dir
-from core.workspace import Workspace
+from core.base.workspace import Workspace
 
 XTTS_V2_FOLDER = xtts_v2_cache_dir(Path()).name  # where the Train page downloads XTTS v2, in any workspace
 

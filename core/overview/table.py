@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
-from core.config import FIELDS
+from core.base.config import FIELDS
 from core.overview.rows import RunRow
 
 # Sort choices in words -> the row's value; runs without the value go last whichever the direction.

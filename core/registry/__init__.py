@@ -5,5 +5,5 @@ spelled), the typed `RunStatus` the training process writes (`status`), the run 
 from those files and the process table (`state`), process identity (pid + start time) and the
 output-path lock. Low in the tree: disk, checkpoints and monitor read it.
 
-May import: core's base modules only (config, errors, workspace, atomic_io, text).
+May import: core.base only (config, errors, workspace, atomic_io, text).
 """

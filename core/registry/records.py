@@ -22,12 +22,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core.atomic_io import read_json, write_json_atomic
-from core.config import RunConfig
+from core.base.atomic_io import read_json, write_json_atomic
+from core.base.config import RunConfig
 from core.registry.process_identity import ProcessIdentity
 from core.registry.status import RunStatus
-from core.text import strip_ansi
-from core.workspace import Workspace
+from core.base.text import strip_ansi
+from core.base.workspace import Workspace
 
 RECORD_VERSION = 1
 EXIT_INTERRUPTED = 130  # the trainer's exit status after a SIGINT save (os._exit(130) in fit())

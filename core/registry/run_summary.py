@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from core.registry.process_identity import is_alive
 from core.registry.records import run_files
 from core.registry.state import read_run_state
-from core.workspace import Workspace
+from core.base.workspace import Workspace
 
 
 @dataclass(frozen=True)

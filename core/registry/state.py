@@ -4,11 +4,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
-from core.atomic_io import read_json
+from core.base.atomic_io import read_json
 from core.registry.process_identity import is_alive
 from core.registry.records import EXIT_INTERRUPTED, RunRecord, last_log_lines, load_record, read_status, run_files
 from core.registry.status import RunStatus
-from core.workspace import Workspace
+from core.base.workspace import Workspace
 
 
 class RunPhase(str, Enum):

@@ -19,7 +19,7 @@ import os
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from core.devices import list_gpus
+from core.base.devices import list_gpus
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,7 @@ def pin_local_gpu(local_rank: int, env: dict[str, str] | None = None) -> str | N
     if not visible or visible == ["-1"]:
         return None
     mine = visible[local_rank % len(visible)] if len(visible) > 1 else visible[0]
-    env["CUDA_DEVICE_ORDER"] = "PCI_BUS_ID"  # the order nvidia-smi and core.devices use
+    env["CUDA_DEVICE_ORDER"] = "PCI_BUS_ID"  # the order nvidia-smi and core.base.devices use
     env["CUDA_VISIBLE_DEVICES"] = mine
     return mine
 

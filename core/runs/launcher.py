@@ -10,17 +10,17 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.atomic_io import write_json_atomic
-from core.config import RunConfig
+from core.base.atomic_io import write_json_atomic
+from core.base.config import RunConfig
 from core.disk.preflight import check_disk
-from core.errors import ConfigInvalid, FieldError, LaunchRefused
+from core.base.errors import ConfigInvalid, FieldError, LaunchRefused
 from core.registry.output_lock import OutputBusy, try_lock_output
 from core.trainer.dataset_check import check_run_datasets, refuse_on_dataset_errors
 from core.trainer.preflight import PreflightResult, check_cpu_ranks, preflight
 from core.registry.process_identity import identify, is_alive
 from core.registry.records import RunRecord, load_record, new_run_id, run_files, save_record
 from core.registry.state import RunPhase, read_run_state
-from core.workspace import PROJECT_DIR, Workspace
+from core.base.workspace import PROJECT_DIR, Workspace
 
 # A full XTTS v2 checkpoint (5.61 GB, docs/trainer-facts.md) takes ~20 s to write at 320 MB/s; leave room for slow disks.
 DEFAULT_STOP_GRACE_S = 180.0
@@ -70,7 +70,7 @@ def start_run(ws: Workspace, config: RunConfig, *, mode: str = "new", resume_fro
         env = ws.subprocess_env()
         env["XTTS_DASHBOARD_LOCK_FD"] = str(lock.fd)
         if checked.gpus:
-            env["CUDA_DEVICE_ORDER"] = "PCI_BUS_ID"  # the indices nvidia-smi and core.devices show
+            env["CUDA_DEVICE_ORDER"] = "PCI_BUS_ID"  # the indices nvidia-smi and core.base.devices show
             env["CUDA_VISIBLE_DEVICES"] = ",".join(map(str, checked.gpus))
         elif checked.world_size > 1:
             env["CUDA_VISIBLE_DEVICES"] = ""  # ranks asked for on the CPU stay there (gloo)

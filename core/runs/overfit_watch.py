@@ -17,7 +17,7 @@ from core.monitor.events import RunEventReader
 from core.monitor.overfit import OverfitRule, OverfitWarning, overfit_warning_in
 from core.registry.records import RunFiles
 from core.runs.launcher import request_stop
-from core.workspace import Workspace
+from core.base.workspace import Workspace
 
 OVERFIT_STOP_REASON = "overfitting"
 

@@ -19,13 +19,13 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.atomic_io import read_json, write_json_atomic
-from core.machine import free_port
+from core.base.atomic_io import read_json, write_json_atomic
+from core.base.machine import free_port
 from core.registry.records import EXIT_INTERRUPTED, RunFiles
 from core.registry.status import RunStatus
 from core.runs.status_reporter import write_outcome
-from core.text import strip_ansi
-from core.workspace import PROJECT_DIR
+from core.base.text import strip_ansi
+from core.base.workspace import PROJECT_DIR
 
 PR_SET_PDEATHSIG = 1
 LEADER_ENV = "XTTS_DASHBOARD_LEADER"
@@ -59,7 +59,7 @@ def rank_env(base: dict[str, str], rank: int, world_size: int, port: int, gpus: 
     env.update(RANK=str(rank), WORLD_SIZE=str(world_size), LOCAL_RANK=str(rank), LOCAL_WORLD_SIZE=str(world_size),
                MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
     if gpus:
-        env["CUDA_DEVICE_ORDER"] = "PCI_BUS_ID"  # the indices nvidia-smi and core.devices show
+        env["CUDA_DEVICE_ORDER"] = "PCI_BUS_ID"  # the indices nvidia-smi and core.base.devices show
         env["CUDA_VISIBLE_DEVICES"] = str(gpus[rank])
     return env
 

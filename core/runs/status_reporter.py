@@ -17,11 +17,11 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from core.atomic_io import read_json, write_json_atomic
+from core.base.atomic_io import read_json, write_json_atomic
 from core.checkpoints.layout import BEST_MODEL_NAME, best_step_files, periodic_checkpoints, ready_dir
 from core.checkpoints.retention import RetentionPolicy, keep_best, keep_milestone
 from core.disk.tracking import MIN_SAMPLE_INTERVAL_S, SampleReader, disk_trend, measure_folders, record_sample
-from core.machine import disk_space
+from core.base.machine import disk_space
 from core.monitor.overfit import OverfitRule
 from core.notify.dispatch import Notifier
 from core.notify.run_events import disk_full_soon, run_ended
@@ -30,7 +30,7 @@ from core.registry.state import disk_full_hint
 from core.registry.status import RunStatus, SavedModel
 from core.runs.overfit_watch import OVERFIT_STOP_REASON, OverfitWatch, stop_for_overfitting
 from core.trainer.preflight import PreflightResult
-from core.workspace import Workspace
+from core.base.workspace import Workspace
 
 STATUS_MIN_INTERVAL_S = 0.5
 

@@ -9,10 +9,10 @@ import sys
 import time
 from pathlib import Path
 
-from core.atomic_io import read_json, write_json_atomic
+from core.base.atomic_io import read_json, write_json_atomic
 from core.registry.process_identity import group_members, identify, is_alive
 from core.registry.records import load_record, stop_path
-from core.workspace import Workspace
+from core.base.workspace import Workspace
 
 
 def kill_group(pgid: int) -> int:

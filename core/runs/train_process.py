@@ -17,9 +17,9 @@ import time
 import traceback
 from pathlib import Path
 
-from core.atomic_io import read_json
+from core.base.atomic_io import read_json
 from core.checkpoints.layout import ready_dir
-from core.config import RunConfig
+from core.base.config import RunConfig
 from core.notify.dispatch import Notifier
 from core.notify.files import notify_files_of_run
 from core.registry.output_lock import try_lock_output

@@ -7,5 +7,5 @@ check on the run's CSVs with its vocabulary), ready/ export
 (`vocabulary`), what a language XTTS does not know needs (`new_language`) and the
 continue-from-intact-checkpoint patch (`intact_resume`).
 
-May import: base modules, core.registry, core.jobs, core.language, core.dataset and core.checkpoints.
+May import: core.base, core.registry, core.jobs, core.language, core.dataset and core.checkpoints.
 """

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.dataset.metadata_csv import require_csv_file
-from core.errors import ConfigInvalid, FieldError
+from core.base.errors import ConfigInvalid, FieldError
 
 REQUIRED_COLUMNS = ("audio_file", "text", "speaker_name")
 # Listing every missing clip would flood the page; name a few and count the rest.

@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core.config import validate_config
+from core.base.config import validate_config
 from core.dataset.check import check_dataset
 from core.dataset.report import DatasetReport
-from core.errors import ConfigInvalid, FieldError
+from core.base.errors import ConfigInvalid, FieldError
 from core.trainer.preflight import preflight
 
 MAX_LISTED = 5  # a refusal names a few rows and counts the rest

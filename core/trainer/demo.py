@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from core.config import RunConfig
+from core.base.config import RunConfig
 from core.trainer.base_model import DEMO_MARKER
-from core.workspace import Workspace
+from core.base.workspace import Workspace
 
 SAMPLE_RATE_HZ = 22050
 DEMO_CHARS = "abcdefghijklmnopqrstuvwxyz'.,?!-"

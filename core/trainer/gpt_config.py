@@ -6,7 +6,7 @@ and the disk planner's architecture estimate pay for them.
 from __future__ import annotations
 
 from core.checkpoints.layout import trainer_output_dir
-from core.config import SAMPLE_RATE_HZ, RunConfig
+from core.base.config import SAMPLE_RATE_HZ, RunConfig
 from core.trainer.base_model import BaseModelFiles
 from core.trainer.test_sentences import TestSentence
 

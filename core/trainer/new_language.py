@@ -12,13 +12,13 @@ import secrets
 import time
 from pathlib import Path
 
-from core.config import RunConfig
-from core.errors import ConfigInvalid, FieldError
-from core.languages import is_new_language, language_problem, language_token
+from core.base.config import RunConfig
+from core.base.errors import ConfigInvalid, FieldError
+from core.base.languages import is_new_language, language_problem, language_token
 from core.language.normalise import TextRules, check_rules
 from core.trainer.base_model import resolve_base_model
 from core.trainer.dataset import read_dataset
-from core.workspace import Workspace
+from core.base.workspace import Workspace
 
 
 def text_rules(config: RunConfig) -> TextRules | None:

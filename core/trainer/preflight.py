@@ -10,12 +10,12 @@ from pathlib import Path
 from core.checkpoints.files import checkpoint_looks_complete
 from core.trainer.base_model import BaseModelFiles, resolve_base_model
 from core.trainer.continuation import ContinuePlan, plan_continue
-from core.config import RunConfig, validate_config
+from core.base.config import RunConfig, validate_config
 from core.trainer.dataset import Dataset, read_dataset, steps_per_epoch
 from core.trainer.new_language import language_errors
 from core.trainer.start_weights import start_vocab_errors
-from core.devices import list_gpus
-from core.errors import ConfigInvalid, FieldError
+from core.base.devices import list_gpus
+from core.base.errors import ConfigInvalid, FieldError
 
 MAX_CPU_RANKS = 16  # CPU ranks are for trying DDP out; each one holds a full copy of the model
 

@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.atomic_io import write_json_atomic
+from core.base.atomic_io import write_json_atomic
 from core.checkpoints.files import read_checkpoint_info
 from core.checkpoints.layout import BEST_MODEL_NAME, READY_MODEL_NAME, periodic_checkpoints, ready_dir
 from core.checkpoints.ready_bundles import manifest_for, set_aside_bundle, write_manifest
@@ -20,7 +20,7 @@ from core.trainer.base_model import BaseModelFiles, resolve_base_model
 from core.language.normalise import TextRules, rules_to_json
 from core.trainer.dataset import Dataset, read_dataset
 from core.trainer.new_language import text_rules
-from core.workspace import Workspace
+from core.base.workspace import Workspace
 
 COPY_CHUNK_BYTES = 16 * 1024 * 1024
 

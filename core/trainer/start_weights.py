@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.errors import FieldError
+from core.base.errors import FieldError
 from core.checkpoints.files import read_checkpoint_info
 from core.trainer.vocabulary import resize_text_vocab
 

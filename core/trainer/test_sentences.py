@@ -21,7 +21,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.config import SAMPLE_RATE_HZ
+from core.base.config import SAMPLE_RATE_HZ
 from core.trainer.dataset import Dataset
 from core.trainer.ready_export import reference_clip
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from core.atomic_io import write_json_atomic
+from core.base.atomic_io import write_json_atomic
 from core.checkpoints.files import CheckpointKind, Integrity
 from core.checkpoints.gallery import (
     GalleryEntry,
@@ -19,10 +19,10 @@ from core.checkpoints.gallery import (
     protected_paths,
     run_folders_by_run,
 )
-from core.config import RunConfig
+from core.base.config import RunConfig
 from core.registry.process_identity import ProcessIdentity, identify, is_alive
 from core.registry.records import RunRecord, save_record, status_path
-from core.workspace import Workspace
+from core.base.workspace import Workspace
 from tests.checkpoints.test_files import save_checkpoint
 
 

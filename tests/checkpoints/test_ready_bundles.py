@@ -18,7 +18,7 @@ from core.checkpoints.ready_bundles import (
     write_manifest,
 )
 from core.registry.records import RunRecord, save_record
-from core.workspace import Workspace
+from core.base.workspace import Workspace
 from tests.checkpoints.test_files import save_checkpoint
 
 BUNDLE = ("unoptimize_model.pth", "model.pth", "config.json", "vocab.json", "speakers_xtts.pth", "reference.wav")

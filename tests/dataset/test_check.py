@@ -16,7 +16,7 @@ from core.dataset.check import check_dataset
 from core.dataset.edit import set_text
 from core.dataset.report import DatasetReport, IssueKind, Severity
 from core.dataset.report_charts import plotly_figures
-from core.errors import ConfigInvalid
+from core.base.errors import ConfigInvalid
 
 RATE = 22050
 NORMAL_TEXTS = [  # about 12 characters per second on the 2 s tones below

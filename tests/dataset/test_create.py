@@ -11,11 +11,11 @@ import soundfile
 
 from core.dataset.create import EVAL_CSV, TRAIN_CSV, CreateRequest
 from core.dataset.job import KIND, start_make_dataset
-from core.errors import ConfigInvalid, LaunchRefused
+from core.base.errors import ConfigInvalid, LaunchRefused
 from core.jobs.files import job_files
 from core.jobs.launcher import live_job_for, stop_job, wait_for_job
 from core.jobs.state import JobPhase, read_job_state
-from core.workspace import Workspace
+from core.base.workspace import Workspace
 from tests.conftest import wait_for
 from tests.dataset.speech import SENTENCES, long_recording, speak, write_srt
 

@@ -10,7 +10,7 @@ import torch
 from core.trainer.base_model import resolve_base_model
 from core.disk.checkpoint_size import (XTTS_V2_SPEC, _trainer_config, _write_standins, estimate_checkpoint_sizes,
                                   saved_file_bytes, spec_from_base)
-from core.config import RunConfig
+from core.base.config import RunConfig
 from core.trainer.gpt_config import build_gpt_trainer_config
 
 

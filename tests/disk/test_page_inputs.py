@@ -5,13 +5,13 @@ from dataclasses import replace
 
 import pytest
 
-from core.atomic_io import write_json_atomic
-from core.config import PRESETS
+from core.base.atomic_io import write_json_atomic
+from core.base.config import PRESETS
 from core.disk.page_inputs import XTTS_V2_ARCHITECTURE, PlanInputs, plan_page_inputs, plan_recorded_run, preset_plans
-from core.errors import ConfigInvalid
+from core.base.errors import ConfigInvalid
 from core.registry.records import run_dir
 from core.trainer.demo import demo_config
-from core.workspace import Workspace
+from core.base.workspace import Workspace
 from tests.disk.test_tracking import fake_run
 
 

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from core.atomic_io import write_json_atomic
+from core.base.atomic_io import write_json_atomic
 from core.disk.tracking import (DiskSample, SampleReader, disk_trend, measure_folders, read_samples, record_sample,
                                 sample_run_disk)
-from core.errors import ConfigInvalid
+from core.base.errors import ConfigInvalid
 from core.registry.records import RunRecord, save_record, status_path
-from core.workspace import Workspace
+from core.base.workspace import Workspace
 
 
 def write(path: Path, size: int) -> Path:

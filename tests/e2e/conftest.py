@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from core.machine import free_port
+from core.base.machine import free_port
 
 PROJECT = Path(__file__).resolve().parents[2]
 ARTIFACTS = PROJECT / "test-artifacts"

@@ -18,7 +18,7 @@ from core.notify.files import notify_files
 from core.notify.run_events import run_finished
 from core.registry.process_identity import identify
 from core.registry.records import RunRecord, new_run_id, save_record
-from core.workspace import Workspace
+from core.base.workspace import Workspace
 from tests.e2e.conftest import serve, stop
 
 pytestmark = pytest.mark.e2e

@@ -16,13 +16,13 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import LaunchRefused
+from core.base.errors import LaunchRefused
 from core.runs.launcher import start_run, wait_until_ended
 from core.registry.output_lock import output_holder
 from core.registry.records import RunRecord, outcome_path
 from core.registry.state import EXIT_INTERRUPTED, RunPhase, read_run_state
 from core.trainer.demo import demo_config
-from core.workspace import Workspace
+from core.base.workspace import Workspace
 from tests.conftest import wait_for
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -30,10 +30,10 @@ PROJECT = Path(__file__).resolve().parents[2]
 STARTER = """
 import json, os, sys, time
 from pathlib import Path
-from core.config import RunConfig
-from core.errors import LaunchRefused
+from core.base.config import RunConfig
+from core.base.errors import LaunchRefused
 from core.runs.launcher import start_run
-from core.workspace import Workspace
+from core.base.workspace import Workspace
 ws, config = Workspace.at(sys.argv[1]), RunConfig(**json.loads(Path(sys.argv[2]).read_text()))
 Path(sys.argv[3] + f".{os.getpid()}").touch()
 while not Path(sys.argv[3]).exists():

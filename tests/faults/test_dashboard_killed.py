@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import LaunchRefused
+from core.base.errors import LaunchRefused
 from core.runs.launcher import start_run, wait_until_ended
 from core.registry.process_identity import is_alive
 from core.registry.records import load_record
 from core.registry.state import RunPhase, read_run_state
 from core.trainer.demo import demo_config
-from core.workspace import Workspace
+from core.base.workspace import Workspace
 from tests.conftest import wait_for
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -23,9 +23,9 @@ PROJECT = Path(__file__).resolve().parents[2]
 DASHBOARD = """
 import json, sys, time
 from pathlib import Path
-from core.config import RunConfig
+from core.base.config import RunConfig
 from core.runs.launcher import start_run
-from core.workspace import Workspace
+from core.base.workspace import Workspace
 record = start_run(Workspace.at(sys.argv[1]), RunConfig(**json.loads(Path(sys.argv[2]).read_text())))
 print(record.run_id, flush=True)
 time.sleep(600)

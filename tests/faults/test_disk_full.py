@@ -22,7 +22,7 @@ from core.runs.launcher import start_run, wait_until_ended
 from core.checkpoints.files import checkpoint_looks_complete
 from core.registry.state import RunPhase, read_run_state
 from core.trainer.demo import demo_config
-from core.workspace import Workspace
+from core.base.workspace import Workspace
 from tests.checkpoints.test_files import make_checkpoint, save_checkpoint
 from tests.conftest import wait_for
 

@@ -29,7 +29,7 @@ from core.checkpoints.resume import newest_resumable_folder
 from core.registry.records import RunRecord, log_path
 from core.registry.state import RunPhase, read_run_state
 from core.trainer.demo import demo_config
-from core.workspace import Workspace
+from core.base.workspace import Workspace
 from tests.conftest import wait_for
 
 

@@ -17,14 +17,14 @@ import pytest
 
 from core.checkpoints.files import CheckpointError, Integrity
 from core.checkpoints.ops import optimize, promote, temp_path_for
-from core.errors import ConfigInvalid
+from core.base.errors import ConfigInvalid
 from core.checkpoints.gallery import gallery
 from core.runs.launcher import start_run
 from core.checkpoints.layout import KEPT_DIR
 from core.registry.records import RunRecord, new_run_id, save_record
 from core.checkpoints.leftovers import clean_leftovers
 from core.trainer.demo import demo_config
-from core.workspace import Workspace
+from core.base.workspace import Workspace
 from tests.checkpoints.test_files import _Payload, _write_torch_like_zip, save_checkpoint
 
 import pickle

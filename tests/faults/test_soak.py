@@ -11,7 +11,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from core.workspace import Workspace
+from core.base.workspace import Workspace
 
 # By path: an unrelated `benchmarks` package in site-packages shadows the project's folder.
 _SPEC = importlib.util.spec_from_file_location("soak_kill", Path(__file__).resolve().parents[2] / "benchmarks" / "soak_kill.py")

@@ -11,7 +11,7 @@ from core.checkpoints.files import checkpoint_looks_complete
 from core.registry.process_identity import group_members
 from core.registry.state import EXIT_INTERRUPTED, RunPhase, read_run_state
 from core.trainer.demo import demo_config
-from core.workspace import Workspace
+from core.base.workspace import Workspace
 from tests.conftest import wait_for
 
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from core.atomic_io import read_json
-from core.config import SAMPLE_RATE_HZ, RunConfig
-from core.errors import LaunchRefused
+from core.base.atomic_io import read_json
+from core.base.config import SAMPLE_RATE_HZ, RunConfig
+from core.base.errors import LaunchRefused
 from core.runs.launcher import request_stop, start_run, wait_until_ended
 from core.checkpoints.files import checkpoint_looks_complete
 from core.checkpoints.layout import incomplete_dir
@@ -17,7 +17,7 @@ from core.checkpoints.resume import newest_resumable_folder
 from core.registry.records import outcome_path
 from core.registry.state import RunPhase, read_run_state
 from core.trainer.demo import demo_config
-from core.workspace import Workspace
+from core.base.workspace import Workspace
 from tests.conftest import wait_for
 
 

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from core.atomic_io import read_json
+from core.base.atomic_io import read_json
 from core.checkpoints.files import read_checkpoint_info
 from core.monitor.events import RunEventReader
 from core.monitor.listening import measured_test_sentences_s, sentence_clips, sentence_steps
@@ -30,7 +30,7 @@ from core.runs.launcher import start_run, wait_until_ended
 from core.trainer.demo import SAMPLE_RATE_HZ, demo_config
 from core.trainer.ready_export import reference_clip
 from core.trainer.dataset import read_dataset
-from core.workspace import Workspace
+from core.base.workspace import Workspace
 from tests.conftest import DEMO_RUN_TIMEOUT_S
 
 MAX_SPEECH_S = 3.0  # the demo's clips are 1.5-3 s; a test sentence is capped at the longest clip

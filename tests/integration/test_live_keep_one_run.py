@@ -24,7 +24,7 @@ from core.checkpoints.files import checkpoint_looks_complete
 from core.checkpoints.gallery import gallery, protected_paths
 from core.checkpoints.layout import BEST_MODEL_NAME, best_model_files, periodic_checkpoints
 from core.checkpoints.deletion import ProtectedCheckpointError, delete_checkpoints
-from core.config import RunConfig
+from core.base.config import RunConfig
 from core.disk.planner import plan_run
 from core.registry.process_identity import is_alive
 from core.registry.records import RunRecord
@@ -33,7 +33,7 @@ from core.runs.launcher import request_stop, start_run, wait_until_ended
 from core.trainer.base_model import resolve_base_model
 from core.trainer.dataset import read_dataset, steps_per_epoch
 from core.trainer.demo import demo_config
-from core.workspace import Workspace
+from core.base.workspace import Workspace
 from tests.conftest import DiskSampler, wait_for
 
 SAVE_STEP = 100

@@ -10,7 +10,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from core.atomic_io import read_json
+from core.base.atomic_io import read_json
 from core.disk.planner import plan_run
 from core.runs.launcher import request_stop, start_run, wait_until_ended
 from core.checkpoints.files import checkpoint_looks_complete
@@ -19,7 +19,7 @@ from core.registry.process_identity import group_members
 from core.registry.records import last_log_lines, list_run_ids, log_path, outcome_path
 from core.registry.state import RunPhase, read_run_state
 from core.trainer.demo import demo_config
-from core.workspace import Workspace
+from core.base.workspace import Workspace
 from tests.conftest import DiskSampler, wait_for
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -95,7 +95,7 @@ def test_gradients_were_averaged_both_ranks_end_with_identical_weights(two_rank_
     ws, _config, record, *_ = two_rank_run
     found = fingerprints(ws, record.run_id)
     # Each rank trained on its own half of the clips: equal weights mean averaged gradients
-    # (tests/core/test_distributed.py shows the unsynchronised control diverging).
+    # (tests/base/test_distributed.py shows the unsynchronised control diverging).
     assert set(found) == {0, 1} and found[0] == found[1]
 
 

@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 
 from core.checkpoints.ops import promote, vocab_beside
-from core.errors import ConfigInvalid
+from core.base.errors import ConfigInvalid
 from core.registry.state import RunPhase, read_run_state
 from core.runs.launcher import start_run, wait_until_ended
 from core.trainer.demo import demo_config
 from core.trainer.new_language import coverage_for_run, extend_for_run
 from core.trainer.preflight import preflight
-from core.workspace import Workspace
+from core.base.workspace import Workspace
 
 PROJECT = Path(__file__).resolve().parents[2]
 SENTENCE = "ሰላም ለዓለም። እንዴት ነህ?"

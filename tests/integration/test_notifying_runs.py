@@ -23,7 +23,7 @@ from core.registry.records import read_status, run_files
 from core.registry.state import RunPhase, RunState, read_run_state
 from core.runs.launcher import start_run, wait_until_ended
 from core.trainer.demo import demo_config
-from core.workspace import Workspace
+from core.base.workspace import Workspace
 from tests.conftest import wait_for
 from tests.notify.receiver import JsonReceiver, bound_dead_port, start_receiver, stop_receiver
 

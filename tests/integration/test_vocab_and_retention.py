@@ -12,7 +12,7 @@ from core.runs.launcher import start_run, wait_until_ended
 from core.registry.state import RunPhase, read_run_state
 from core.trainer.start_weights import load_resized, tokenizer_size
 from core.trainer.demo import demo_config
-from core.workspace import Workspace
+from core.base.workspace import Workspace
 
 EXTRA_TOKENS = ["ሀ", "ሁ", "ሂ", "ሃ", "ሄ"]
 

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from core.errors import ConfigInvalid
+from core.base.errors import ConfigInvalid
 from core.language.normalise import TextRules, check_rules, normalise, rules_from_json, rules_to_json
 
 TABLE = "# Amharic to Latin, a small test table\n\u1230\tse\n\u120b\tla\n\u120b\u121d\tlam\n\u121d\tm\n\n\u1290\tne\n\u12cd\twe\n"

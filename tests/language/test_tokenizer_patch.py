@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.errors import ConfigInvalid
+from core.base.errors import ConfigInvalid
 from core.language.normalise import TextRules
 from core.language.tokenizer_patch import install_text_rules, installed_rules, uninstall_text_rules
 from core.language.vocab_extension import UNK_ID

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from core.errors import ConfigInvalid
+from core.base.errors import ConfigInvalid
 from core.language.normalise import TextRules, normalise
 from core.language.vocab_extension import UNK_ID, coverage, extend_vocab
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 
 from core.listen.preferences import preferences_file, record_preference, tally
-from core.workspace import Workspace
+from core.base.workspace import Workspace
 
 
 def test_preferences_are_tallied_per_run_and_survive_a_reread(tmp_path):

@@ -13,7 +13,7 @@ from core.listen.sampling import SamplingSettings
 from core.listen.score_files import checkpoint_scores, sample_scores, save_sample_scores, scores_path
 from core.listen.scores import Scorers
 from core.listen.speaker_similarity import SPECTRAL_ENCODER_ID, SpectralSpeakerEncoder
-from core.workspace import Workspace
+from core.base.workspace import Workspace
 from tests.dataset.speech import SENTENCES, speak
 
 PROJECT = Path(__file__).resolve().parents[2]

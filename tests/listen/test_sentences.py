@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import pytest
 
-from core.languages import XTTS_LANGUAGES
+from core.base.languages import XTTS_LANGUAGES
 from core.listen.sentence_defaults import DEFAULT_SENTENCES
 from core.listen.sentences import (CHAR_LIMITS, SentenceInvalid, char_limit, check_sentences, default_test_sentences,
                                    load_test_sentences, reset_test_sentences, save_test_sentences)
-from core.workspace import Workspace
+from core.base.workspace import Workspace
 
 
 def test_the_character_limits_are_coquis_own():

@@ -27,7 +27,7 @@ from core.listen.synthesis import (SampleRequest, job_samples, plan_samples, req
                                    training_runs_on_gpu)
 from core.registry.process_identity import identify
 from core.registry.records import RunRecord, save_record
-from core.workspace import Workspace
+from core.base.workspace import Workspace
 
 PROJECT = Path(__file__).resolve().parents[2]
 SENTENCE = "Hello there, how are you today?"
@@ -36,7 +36,7 @@ SETTINGS = SamplingSettings(max_audio_tokens=24)
 READER = """
 import json, sys
 from pathlib import Path
-from core.workspace import Workspace
+from core.base.workspace import Workspace
 from core.listen.synthesis import live_synthesis_job, synthesis_jobs, synthesis_state
 ws = Workspace(root=Path(sys.argv[1]))
 live, ids = live_synthesis_job(ws), synthesis_jobs(ws)

@@ -7,11 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.errors import ConfigInvalid
+from core.base.errors import ConfigInvalid
 from core.listen.fingerprint import CheckpointUnusable
 from core.listen.sentences import SentenceInvalid
 from core.listen.synthesis import ReferenceUnusable, SampleRequest, request_samples
-from core.workspace import Workspace
+from core.base.workspace import Workspace
 
 
 def _tone(path: Path, seconds: float) -> Path:

@@ -5,7 +5,7 @@ import os
 from datetime import datetime
 
 from core.monitor.log_tail import CheckpointEvent, EventKind, LogFilter, LogTail
-from core.text import strip_ansi
+from core.base.text import strip_ansi
 
 BOLD, END = "\x1b[1m", "\x1b[0m"
 

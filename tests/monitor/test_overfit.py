@@ -7,15 +7,15 @@ import numpy as np
 import pytest
 from torch.utils.tensorboard import SummaryWriter
 
-from core.config import RunConfig, validate_config
+from core.base.config import RunConfig, validate_config
 from core.monitor.events import RunEventReader
 from core.monitor.overfit import (EVAL_LOSS_TAG, TRAIN_EPOCH_LOSS_TAG, OverfitRule, detect_overfitting,
                                   overfit_warning_for_run, overfit_warning_in)
 from core.monitor.series import ScalarSeries
 from core.registry.records import run_files
 from core.registry.status import OverfitWarning, RunStatus
-from core.atomic_io import write_json_atomic
-from core.workspace import Workspace
+from core.base.atomic_io import write_json_atomic
+from core.base.workspace import Workspace
 
 
 def series(values, steps=None, tag="t") -> ScalarSeries:

@@ -18,7 +18,7 @@ from core.notify.files import NotifyFiles
 from core.notify.history import Delivery, claim, read_history
 from core.notify.run_events import run_failed, run_finished
 from core.notify.summary import summarize
-from core.workspace import PROJECT_DIR
+from core.base.workspace import PROJECT_DIR
 from tests.conftest import wait_for
 
 SECRET = "t0kenSECRET42"

@@ -7,7 +7,7 @@ import pytest
 
 from core import offload
 from core.checkpoints.files import CheckpointError
-from core.errors import ConfigInvalid, FieldError
+from core.base.errors import ConfigInvalid, FieldError
 from core.offload.progress import ProgressFile
 from core.registry.output_lock import OutputBusy
 

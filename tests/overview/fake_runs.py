@@ -12,11 +12,11 @@ import wave
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.atomic_io import write_json_atomic
-from core.config import RunConfig
+from core.base.atomic_io import write_json_atomic
+from core.base.config import RunConfig
 from core.registry.process_identity import ProcessIdentity, identify
 from core.registry.records import RunFiles, RunRecord, run_files, save_record
-from core.workspace import Workspace
+from core.base.workspace import Workspace
 
 STARTED_S = 1_767_261_600.0  # 2026-01-01 10:00 UTC
 CLIP_S = 1.5

@@ -6,12 +6,12 @@ import os
 
 import pytest
 
-from core.atomic_io import write_json_atomic
+from core.base.atomic_io import write_json_atomic
 from core.overview.continue_request import continue_request
 from core.overview.deletion import RunActionRefused, delete_run, plan_run_deletion
 from core.registry.output_lock import try_lock_output
 from core.registry.records import list_run_ids
-from core.workspace import Workspace
+from core.base.workspace import Workspace
 from tests.overview.fake_runs import ended_identity, fake_run, three_runs
 
 

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from core.atomic_io import write_json_atomic
+from core.base.atomic_io import write_json_atomic
 from core.overview.datasets import DatasetSummaries, summarize_dataset
 from core.overview.reader import OverviewReader, read_rows
 from core.overview.rows import read_run_row
 from core.registry.state import RunPhase
-from core.workspace import Workspace
+from core.base.workspace import Workspace
 from tests.overview.fake_runs import CLIP_S, CLIPS, ended_identity, fake_run, three_runs
 
 NOW_S = 1_800_000_000.0

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import pytest
 
-from core.config import FIELD_BY_NAME
+from core.base.config import FIELD_BY_NAME
 from core.overview.reader import read_rows
 from core.overview.rows import RunRow
 from core.overview.table import RunFilter, differing_settings, filter_rows, row_json, setting_text, sort_rows
 from core.registry.state import RunPhase
-from core.workspace import Workspace
+from core.base.workspace import Workspace
 from tests.overview.fake_runs import three_runs
 
 

@@ -9,7 +9,7 @@ import pytest
 from core.dataset.metadata_csv import read_metadata_csv
 from core.jobs.launcher import wait_for_job
 from core.jobs.state import JobPhase
-from core.workspace import Workspace
+from core.base.workspace import Workspace
 from tests.dataset.speech import long_recording, write_srt
 
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 import json
 import os
 
-from core.atomic_io import write_json_atomic
-from core.config import PRESETS
+from core.base.atomic_io import write_json_atomic
+from core.base.config import PRESETS
 from core.disk.tracking import read_samples, sample_run_disk, samples_path
 from core.registry.process_identity import identify
 from core.registry.records import RunRecord, save_record, status_path
 from core.trainer.demo import demo_config
-from core.workspace import Workspace
+from core.base.workspace import Workspace
 from pages.common import human_bytes
 
 VERDICT_WORDS = ("Fits with margin", "Tight", "Does not fit")

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from core.config import FIELD_BY_NAME, FIELDS
+from core.base.config import FIELD_BY_NAME, FIELDS
 
 # A bare snake_case identifier (save_n_checkpoints), not part of a file name or path (best_model_120.pth, ready/).
 CONFIG_KEY = re.compile(r"(?<![\w./<-])[a-z][a-z0-9]*(?:_[a-z0-9]+)+(?![\w./>-])")

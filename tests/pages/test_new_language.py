@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import shutil
 
-from core.workspace import Workspace
+from core.base.workspace import Workspace
 from tests.integration.test_new_language import amharic_dataset
 
 

@@ -11,7 +11,7 @@ from core.notify.files import notify_files
 from core.notify.history import claim, read_history
 from core.notify.run_events import run_finished, run_stopped
 from core.notify.summary import summarize
-from core.workspace import Workspace
+from core.base.workspace import Workspace
 from tests.conftest import wait_for
 from tests.notify.receiver import dead_url, receiver  # noqa: F401 - fixtures
 

@@ -6,9 +6,9 @@ import os
 
 import pytest
 
-from core.config import FIELD_BY_NAME
+from core.base.config import FIELD_BY_NAME
 from core.registry.records import RunRecord, list_run_ids
-from core.workspace import Workspace
+from core.base.workspace import Workspace
 from pages import common
 from pages.common import human_bytes
 from tests.checkpoints.test_files import save_checkpoint

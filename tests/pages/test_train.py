@@ -1,6 +1,6 @@
 import pytest
 
-from core.workspace import Workspace
+from core.base.workspace import Workspace
 
 
 def test_train_page_renders_the_demo_form(page):
@@ -43,7 +43,7 @@ def test_train_page_shows_the_disk_forecast(page):
 
 
 def test_cpu_ranks_reach_the_disk_forecast(page):
-    from core.devices import list_gpus
+    from core.base.devices import list_gpus
 
     if list_gpus():
         pytest.skip("with GPUs the page offers a GPU multiselect instead")
@@ -90,7 +90,7 @@ def start_here(at):
 
 
 def test_start_here_shows_the_demo_in_three_steps_until_dismissed_for_good(page, fresh_root):
-    from core.workspace_settings import read_settings
+    from core.base.workspace_settings import read_settings
 
     at = page("pages/train.py", root=fresh_root).run()
     panel = start_here(at)

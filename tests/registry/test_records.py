@@ -6,7 +6,7 @@ from dataclasses import asdict
 
 import pytest
 
-from core.config import RunConfig
+from core.base.config import RunConfig
 from core.registry.records import (
     RunFiles,
     RunRecord,
@@ -84,7 +84,7 @@ def test_list_run_ids_newest_first_and_only_folders_with_a_record(workspace):
 
 
 def test_list_run_ids_without_a_runs_folder(tmp_path):
-    from core.workspace import Workspace
+    from core.base.workspace import Workspace
 
     ws = Workspace(root=tmp_path / "never-created")
     assert list_run_ids(ws) == []

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import time
 
-from core.atomic_io import write_json_atomic
+from core.base.atomic_io import write_json_atomic
 from core.registry.records import outcome_path, stop_path
 from core.registry.run_summary import run_summary
 from core.registry.state import read_run_state

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from core.atomic_io import write_json_atomic
+from core.base.atomic_io import write_json_atomic
 from core.runs.launcher import request_stop
 from core.registry.output_lock import OutputBusy, output_holder, try_lock_output
 from core.registry.process_identity import identify, is_alive
@@ -129,6 +129,6 @@ def test_stop_on_sigint_needs_no_escalation(workspace):
     request_stop(workspace, record.run_id, grace_s=30)
     assert wait_for(lambda: not is_alive(record.identity), 10)
     time.sleep(0.5)
-    from core.atomic_io import read_json
+    from core.base.atomic_io import read_json
 
     assert read_json(stop_path(workspace, record.run_id))["escalated"] is False

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-from core.machine import free_port
+from core.base.machine import free_port
 from core.runs.distributed import GradientSync, RankEnv, weights_fingerprint
 
 PROJECT = Path(__file__).resolve().parents[2]

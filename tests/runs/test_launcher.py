@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from core.atomic_io import read_json
-from core.errors import ConfigInvalid, LaunchRefused
+from core.base.atomic_io import read_json
+from core.base.errors import ConfigInvalid, LaunchRefused
 from core.registry.output_lock import output_holder, try_lock_output
 from core.registry.process_identity import identify, is_alive
 from core.registry.records import RunRecord, list_run_ids, run_files, save_record

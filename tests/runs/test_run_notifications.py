@@ -7,9 +7,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from core.atomic_io import write_json_atomic
+from core.base.atomic_io import write_json_atomic
 from core.disk.tracking import DiskSample, record_sample
-from core.machine import disk_space
+from core.base.machine import disk_space
 from core.notify.dispatch import Notifier
 from core.notify.files import notify_files_of_run
 from core.notify.history import EventRecord, read_history

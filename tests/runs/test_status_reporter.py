@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import core.runs.status_reporter as status_reporter
-from core.atomic_io import read_json
+from core.base.atomic_io import read_json
 from core.disk.tracking import read_samples
 from core.registry.records import EXIT_INTERRUPTED, RunFiles, read_status
 from core.registry.status import RunStatus

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from core.atomic_io import read_json, write_json_atomic
+from core.base.atomic_io import read_json, write_json_atomic
 from core.registry.process_identity import identify, is_alive
 from core.registry.records import RunRecord, save_record, stop_path
 from core.runs.stopper import escalate

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.atomic_io import read_json
+from core.base.atomic_io import read_json
 from core.checkpoints.files import read_checkpoint_info
 from core.disk.tracking import read_samples
 from core.registry.records import last_log_lines, read_status, run_files

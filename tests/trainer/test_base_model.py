@@ -2,7 +2,7 @@
 import pytest
 
 from core.trainer.base_model import download_xtts_v2, resolve_base_model
-from core.errors import ConfigInvalid
+from core.base.errors import ConfigInvalid
 
 
 def test_demo_base_resolves_without_model_pth(demo_workspace):

@@ -4,7 +4,7 @@ Root passes os.access everywhere, and /proc reports 0 bytes free: without a real
 """
 import pytest
 
-from core.errors import ConfigInvalid
+from core.base.errors import ConfigInvalid
 from core.runs.launcher import start_run
 from core.trainer.demo import demo_config
 from core.trainer.preflight import preflight

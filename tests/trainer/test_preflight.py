@@ -1,8 +1,8 @@
 
 import pytest
 
-from core.config import RunConfig
-from core.errors import ConfigInvalid
+from core.base.config import RunConfig
+from core.base.errors import ConfigInvalid
 from core.runs.launcher import start_run
 from core.trainer.preflight import preflight
 from core.trainer.demo import demo_config

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.config import FIELD_BY_NAME, RunConfig
+from core.base.config import FIELD_BY_NAME, RunConfig
 from core.trainer.demo import demo_config
 from core.trainer.gpt_config import build_gpt_trainer_config
 from core.trainer.preflight import preflight

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from core.devices import Gpu, describe_device, list_gpus
+from core.base.devices import Gpu, describe_device, list_gpus
 from core.monitor.system_load import system_load
 
 
@@ -16,7 +16,7 @@ class NotSupported(Exception):
 
 
 def fake_nvml(devices: list[dict], *, init_fails: bool = False) -> types.ModuleType:
-    """A module with the few pynvml calls core.devices makes; counts init/shutdown pairs."""
+    """A module with the few pynvml calls core.base.devices makes; counts init/shutdown pairs."""
     nvml = types.ModuleType("pynvml")
     nvml.calls = {"init": 0, "shutdown": 0}
 

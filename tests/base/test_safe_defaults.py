@@ -3,8 +3,8 @@ import re
 import tomllib
 from pathlib import Path
 
-from core.path_guard import is_inside_roots, outside_roots_errors
-from core.workspace import Workspace
+from core.base.path_guard import is_inside_roots, outside_roots_errors
+from core.base.workspace import Workspace
 
 PROJECT = Path(__file__).resolve().parents[2]
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
-from core.atomic_io import read_json, write_json_atomic
-from core.workspace import Workspace
+from core.base.atomic_io import read_json, write_json_atomic
+from core.base.workspace import Workspace
 
 SETTINGS_NAME = "settings.json"
 

@@ -2,8 +2,8 @@ import math
 
 import pytest
 
-from core.config import FIELDS, PRESETS, RunConfig, apply_preset, validate_config
-from core.errors import ConfigInvalid
+from core.base.config import FIELDS, PRESETS, RunConfig, apply_preset, validate_config
+from core.base.errors import ConfigInvalid
 
 NUMERIC = [f for f in FIELDS if f.kind in (int, float)]
 
@@ -85,8 +85,8 @@ def test_every_setting_has_a_label_in_words_and_its_key_in_the_help():
 
 
 def test_field_errors_read_as_sentences_with_the_label_and_the_key():
-    from core.config import field_error_text
-    from core.errors import FieldError
+    from core.base.config import field_error_text
+    from core.base.errors import FieldError
 
     errors = field_errors({"save_n_checkpoints": 11})
     text = field_error_text(FieldError("save_n_checkpoints", errors["save_n_checkpoints"]))

@@ -1,6 +1,6 @@
 """Facts about this machine that several packages ask for: a free TCP port, free disk space.
 
-(GPUs have their own module, core.devices.)
+(GPUs have their own module, core.base.devices.)
 """
 from __future__ import annotations
 

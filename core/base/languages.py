@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-# Same order as core.config.LANGUAGES (a test holds the two together).
+# Same order as core.base.config.LANGUAGES (a test holds the two together).
 XTTS_LANGUAGES = ("en", "es", "fr", "de", "it", "pt", "pl", "tr", "ru", "nl", "cs", "ar", "zh-cn",
                   "hu", "ko", "ja", "hi")
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Mapping
 
 # The project folder: child processes of ours run `python -m core...` from here.
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+PROJECT_DIR = Path(__file__).resolve().parents[2]
 
 
 @dataclass(frozen=True)
@@ -79,7 +79,7 @@ class Workspace:
         env = dict(os.environ)
         env.update(self.env_overrides)
         # The training module is imported as `core.runs.train_process` from the project folder.
-        project_dir = str(Path(__file__).resolve().parent.parent)
+        project_dir = str(PROJECT_DIR)
         env["PYTHONPATH"] = project_dir + os.pathsep + env.get("PYTHONPATH", "")
         env.setdefault("PYTHONUNBUFFERED", "1")
         return env

@@ -1,5 +1,5 @@
 """The workspace's remembered settings: defaults when missing or damaged, atomic writes, one file for all sessions."""
-from core.workspace_settings import WorkspaceSettings, read_settings, settings_path, update_settings
+from core.base.workspace_settings import WorkspaceSettings, read_settings, settings_path, update_settings
 
 
 def test_a_new_workspace_reads_the_defaults(workspace):

@@ -4,8 +4,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterable
 
-from core.errors import FieldError
-from core.workspace import Workspace
+from core.base.errors import FieldError
+from core.base.workspace import Workspace
 
 EXTRA_ROOTS_HINT = "add its folder to XTTS_EXTRA_ROOTS (colon-separated) when starting the dashboard"
 

@@ -23,12 +23,12 @@ from enum import IntEnum
 from pathlib import Path
 from typing import Iterator, TextIO
 
-from core.config import FIELD_BY_NAME, RunConfig, field_error_text, validate_config
-from core.errors import ConfigInvalid, FieldError, LaunchRefused
+from core.base.config import FIELD_BY_NAME, RunConfig, field_error_text, validate_config
+from core.base.errors import ConfigInvalid, FieldError, LaunchRefused
 from core.registry.state import read_run_state
 from core.trainer.demo import ensure_demo
 from core.trainer.demo import demo_config
-from core.workspace import Workspace
+from core.base.workspace import Workspace
 
 # Launching and resuming pull in torch (checkpoint inspection, the disk planner's architecture
 # estimate); they are imported inside the commands that need them so `status` and `list` stay fast.
@@ -217,7 +217,7 @@ def cmd_stop(args, ws) -> ExitStatus:
 def _list_line(row, differences) -> str:
     """One run per line: the Runs page's columns in words."""
     from core.overview.table import setting_text
-    from core.text import format_clock
+    from core.base.text import format_clock
 
     dataset = (f"{row.dataset.name} ({row.dataset.clips} clips, {row.dataset.hours:.2f} h)" if row.dataset else "-")
     best = f"best {row.best_loss:.4f} @ {row.best_step}" if row.best_loss is not None else "best -"
@@ -292,6 +292,3 @@ def main(argv: list[str] | None = None) -> int:
             print(f"Not started: {text}.", file=args.err)
             return int(ExitStatus.REFUSED)
 
-
-if __name__ == "__main__":
-    sys.exit(main())

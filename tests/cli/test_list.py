@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from core.workspace import Workspace
+from core.base.workspace import Workspace
 from tests.overview.fake_runs import CLIPS, three_runs
 
 PROJECT = Path(__file__).resolve().parents[2]

@@ -18,12 +18,12 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from core.config import FIELD_BY_NAME, FIELDS, PATH_FIELDS, RunConfig, validate_config
-from core.errors import ConfigInvalid
+from core.base.config import FIELD_BY_NAME, FIELDS, PATH_FIELDS, RunConfig, validate_config
+from core.base.errors import ConfigInvalid
 from core.runs.launcher import start_run
 from core.trainer.preflight import preflight
 from core.trainer.demo import demo_config
-from core.workspace import Workspace
+from core.base.workspace import Workspace
 
 FAST = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 NUMERIC = [f for f in FIELDS if f.kind in (int, float)]

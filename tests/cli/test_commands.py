@@ -110,7 +110,7 @@ def test_ranks_and_gpus_are_checked_before_anything_starts(workspace):
     too_many = cli(workspace, "start", "--demo", "--world-size", "99", check=False)
     assert too_many.returncode == 2
     assert too_many.stderr.strip() == "Not started: Ranks (--world-size) is 99; allowed from 1 to 16 ranks on the CPU."
-    from core.devices import list_gpus
+    from core.base.devices import list_gpus
 
     missing = 1 + max((g.index for g in list_gpus()), default=-1)
     no_gpu = cli(workspace, "start", "--demo", "--gpus", str(missing), check=False)

@@ -9,8 +9,8 @@ import math
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any, Mapping
 
-from core.errors import ConfigInvalid, FieldError
-from core.languages import XTTS_LANGUAGES, language_problem
+from core.base.errors import ConfigInvalid, FieldError
+from core.base.languages import XTTS_LANGUAGES, language_problem
 
 LANGUAGES = XTTS_LANGUAGES  # the 17 with coqui's own text rules; any other ISO 639 code is a new language
 SAMPLE_RATE_HZ = 22050

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from core import config
-from core.languages import (ISO_639_1, XTTS_LANGUAGES, describe, is_new_language, language_name,
+from core.base import config
+from core.base.languages import (ISO_639_1, XTTS_LANGUAGES, describe, is_new_language, language_name,
                                  language_problem, language_token)
 
 
