@@ -116,10 +116,13 @@ def chromium() -> Iterator:
 
 
 def wait_for_page(tab, title: str, timeout_ms: int = 120_000) -> None:
-    """The dashboard page `title` has rendered its title and shows no spinner ("working...") any more."""
+    """The dashboard page `title` has rendered its title, its script run has ended and no spinner
+    ("working...") is left. The heading comes first: before it, the state seen may be the last page's."""
     tab.get_by_role("heading", name=title, exact=True).first.wait_for(timeout=timeout_ms)
-    tab.wait_for_function("() => document.querySelectorAll('[data-testid=\"stSpinner\"]').length === 0",
-                          timeout=timeout_ms)
+    tab.wait_for_function(
+        "() => document.querySelector('[data-testid=\"stApp\"]')?.getAttribute('data-test-script-state')"
+        " !== 'running' && document.querySelectorAll('[data-testid=\"stSpinner\"]').length === 0",
+        timeout=timeout_ms)
 
 
 def open_page(tab, title: str) -> None:

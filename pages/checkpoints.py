@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import plotly.graph_objects as go
 import streamlit as st
 
 from core.checkpoints.files import CheckpointError
@@ -11,13 +10,13 @@ from core.checkpoints.deletion import bytes_freed_by_deleting
 from core.checkpoints.ready_bundles import ReadyBundleInfo, workspace_ready_bundles
 from core.checkpoints.targets import default_optimize_target
 from core.base.errors import ConfigInvalid
-from core.monitor.downsample import downsample
+from core.monitor.chart_svg import Dot, line_chart_svg
 from core.offload import OffloadError
 from core.base.path_guard import outside_roots_errors
 from core.checkpoints.gallery import GalleryEntry, checkpoint_marks, default_promote_target
 from core.registry.records import read_status
 from core.base.text import format_local_time
-from pages.common import event_reader, heavy, heavy_with_progress, human_bytes, workspace
+from pages.common import heavy, heavy_with_progress, human_bytes, run_curves, workspace
 from pages.listen_panel import render_listen_panel
 
 LOSS_TAG = "TrainIterStats/loss"
@@ -161,25 +160,25 @@ def render_actions(entries: list[GalleryEntry]) -> None:
 
 
 def render_loss_curve(entries: list[GalleryEntry], run_id: str | None) -> None:
-    """The run's train loss with each of its checkpoints placed on the curve."""
+    """The run's train loss with each of its checkpoints placed on the curve (an SVG, as on Monitor)."""
     folder = read_status(ws, run_id).trainer_run_folder if run_id else ""
     if not folder:
         return
-    reader = event_reader(folder)
-    reader.refresh()
-    series = reader.series(LOSS_TAG)
-    if not series.steps.size:
+    curves = run_curves(folder)
+    curves.reader.refresh()
+    found = curves.curves((LOSS_TAG,), ema_weight=0.0)
+    if not found:
         return
-    x, y = downsample(series.steps.astype(float), series.values, 1500)
-    marks = checkpoint_marks([e for e in entries if e.run_id == run_id], series.steps, series.values)
-    figure = go.Figure()
-    figure.add_scatter(x=x, y=y, mode="lines", name="train loss", line=dict(color="lightgrey"))
-    figure.add_scatter(x=[m.step for m in marks], y=[m.loss for m in marks], mode="markers", name="checkpoints",
-                       text=[m.label for m in marks], hovertemplate="%{text}<br>step %{x}<extra></extra>",
-                       marker=dict(size=[14 if m.is_best else 9 for m in marks],
-                                   symbol=["star" if m.is_best else "circle" for m in marks]))
-    figure.update_layout(title=f"Checkpoints of {run_id} on its train loss", height=280, margin=dict(l=10, r=10, t=40, b=10))
-    st.plotly_chart(figure, width="stretch", key="gal_curve")
+    (curve,) = found
+    marks = checkpoint_marks([e for e in entries if e.run_id == run_id], curve.x, curve.raw)
+    best_at = {}  # one dot per step: best_model.pth, best_model_<step>.pth and ready/ share one
+    for mark in marks:
+        best_at[mark.step] = best_at.get(mark.step, False) or mark.is_best
+    losses = {m.step: m.loss for m in marks}
+    dots = tuple(Dot(float(step), losses[step], f"step {step}" + (" (best)" if best else ""), best)
+                 for step, best in sorted(best_at.items()))
+    st.image(line_chart_svg(f"Checkpoints of {run_id} on its train loss", [curve], dots=dots, height=280),
+             width="stretch")
 
 
 def render_cleanup(entries: list[GalleryEntry]) -> None:

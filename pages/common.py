@@ -171,6 +171,33 @@ def show_field_errors(exc) -> None:
         st.error(field_error_text(error) if hasattr(error, "field") else str(error))
 
 
+_MARKDOWN_SPECIALS = str.maketrans({c: "\\" + c for c in "\\`*_{}[]<>()#+-!|~"})
+
+
+def markdown_table(rows: list[dict]) -> str:
+    """Rows as a markdown table, every cell taken literally.
+
+    For small read-only tables on live pages: st.dataframe and st.table make a new browser session
+    load Streamlit's Arrow and data-grid scripts first (1.0-1.7 MB), a markdown table nothing."""
+    if not rows:
+        return ""
+    columns = list(rows[0])
+
+    def cell(value) -> str:
+        return "" if value is None else str(value).replace("\n", " ").translate(_MARKDOWN_SPECIALS)
+
+    return "\n".join(["| " + " | ".join(cell(c) for c in columns) + " |", "|" + " --- |" * len(columns),
+                      *("| " + " | ".join(cell(row.get(c)) for c in columns) + " |" for row in rows)])
+
+
+def log_box(lines: list[str], *, height: int | None = None, empty: str = "(no lines yet)") -> None:
+    """Log lines as plain monospace text, in a scrolling box of `height` pixels when given.
+
+    Not st.code: its syntax highlighter is a 1.6 MB script a new browser session must load first."""
+    with st.container(height=height) if height else st.container():
+        st.text("\n".join(lines) or empty)
+
+
 def human_bytes(value: float | None) -> str:
     if value is None:
         return "-"

@@ -18,7 +18,7 @@ from core.jobs.launcher import live_job_for, stop_job
 from core.jobs.files import list_job_ids
 from core.jobs.state import JobState, job_log_tail, read_job_state
 from core.base.path_guard import outside_roots_errors
-from pages.common import demo_assets, show_field_errors, workspace
+from pages.common import demo_assets, log_box, show_field_errors, workspace
 from pages.dataset_report import CHECK_CSV_KEY, render_check
 
 JOB_KEY = "ds_job_id"
@@ -89,7 +89,7 @@ def render_job(state: JobState) -> None:
     else:
         st.error(f"Making {Path(target).name} {state.phase.value}: {state.message}")
     with st.expander("Log of the job", expanded=state.phase.is_live):
-        st.code("\n".join(job_log_tail(ws, state.job_id, count=40)) or "(empty)", language=None)
+        log_box(job_log_tail(ws, state.job_id, count=40), height=320, empty="(empty)")
 
 
 def job_panel(job_id: str) -> None:

@@ -18,7 +18,8 @@ from core.base.text import format_clock, format_local_time
 from core.monitor.system_load import system_load
 from core.monitor.tensorboard import (TensorBoardFailed, TensorBoardLaunched, TensorBoardReused, TensorBoardTimedOut,
                                       ensure_tensorboard, remote_access_hint)
-from pages.common import SELECTED_RUN_KEY, event_reader, human_bytes, live_run_panel, run_curves, workspace
+from pages.common import (SELECTED_RUN_KEY, event_reader, human_bytes, live_run_panel, log_box, markdown_table,
+                          run_curves, workspace)
 
 ws = workspace()
 LIVE_REFRESH_S = 2.0
@@ -80,7 +81,7 @@ def render_log(state: RunState) -> list:
     if tail.missing:
         st.warning("The log file is gone (deleted or rotated away).")
     st.caption("Newest line first.")
-    st.code("\n".join(reversed(lines)) or "(no lines yet)", language=None, height=320)
+    log_box(list(reversed(lines)), height=320)
     if path.is_file():
         st.download_button("Download full log", data=lambda: path.read_bytes(), file_name=f"{state.run_id}.log",
                            key=f"mon_download_{state.run_id}")
@@ -102,7 +103,7 @@ def render_events(state: RunState, events: list) -> None:
         rows.append({"saved at": format_local_time(saved.time_s, seconds=True), "event": event.message
                      + (f" (loss: {event.loss:.4f})" if event.loss is not None and event.kind is EventKind.BEST_MODEL else ""),
                      "file": Path(event.path).name, "time from": saved.source})
-    st.dataframe(rows, hide_index=True, width="stretch")
+    st.markdown(markdown_table(rows))
 
 
 def render_curves(states: list[RunState], events: list) -> None:

@@ -10,7 +10,7 @@ import streamlit as st
 from core.registry.records import last_log_lines
 from core.registry.state import RunPhase, RunState
 from core.base.text import format_clock
-from pages.common import live_run_panel, workspace
+from pages.common import live_run_panel, log_box, workspace
 
 
 def render_run_status(run_id: str, on_stop: Callable[[str], None]) -> None:
@@ -55,4 +55,4 @@ def show_run_status(state: RunState, on_stop: Callable[[str], None]) -> None:
         st.caption(f"⚠️ {note}")
     lines = last_log_lines(workspace(), state.run_id, count=12)
     if lines:
-        st.code("\n".join(lines), language=None)
+        log_box(lines)

@@ -30,6 +30,16 @@ class Marker:
     best: bool = False
 
 
+@dataclass(frozen=True)
+class Dot:
+    """A labelled point on the chart: a checkpoint on its loss curve (a larger green one for the best model)."""
+
+    x: float
+    y: float
+    label: str
+    best: bool = False
+
+
 def _as_float(x: np.ndarray) -> tuple[np.ndarray, bool]:
     """x as float seconds or steps; True when x is wall-clock time (labelled as a time of day)."""
     if np.issubdtype(x.dtype, np.datetime64):
@@ -78,9 +88,9 @@ def _segments(xs: np.ndarray, ys: np.ndarray) -> list[str]:
     return out
 
 
-def line_chart_svg(title: str, curves: list[Curve], *, markers: tuple[Marker, ...] = (), log_y: bool = False,
-                   width: int = 900, height: int = 300) -> str:
-    """The curves (raw faint, smoothed solid) on shared axes, with the markers, as an SVG document."""
+def line_chart_svg(title: str, curves: list[Curve], *, markers: tuple[Marker, ...] = (), dots: tuple[Dot, ...] = (),
+                   log_y: bool = False, width: int = 900, height: int = 300) -> str:
+    """The curves (raw faint, smoothed solid) on shared axes, with the markers and dots, as an SVG document."""
     plot_w, plot_h = width - LEFT - RIGHT, height - TOP - BOTTOM
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" '
              f'height="{height}" font-family="sans-serif" font-size="11">',
@@ -95,7 +105,16 @@ def line_chart_svg(title: str, curves: list[Curve], *, markers: tuple[Marker, ..
                 raw, smooth = (np.where(v > 0, np.log10(v), np.nan) for v in (raw, smooth))
         prepared.append((curve.label, x, raw, smooth))
         xs_all.append(x)
-    ys = np.concatenate([np.concatenate([r, s]) for _l, _x, r, s in prepared]) if prepared else np.zeros(0)
+    if dots:  # a checkpoint saved after the last logged point still gets its place
+        xs_all.append(np.array([d.x for d in dots], np.float64))
+        dot_ys = np.array([d.y for d in dots], np.float64)
+        if log_y:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                dot_ys = np.where(dot_ys > 0, np.log10(dot_ys), np.nan)
+        prepared_ys = [dot_ys]
+    else:
+        prepared_ys = []
+    ys = np.concatenate([np.concatenate([r, s]) for _l, _x, r, s in prepared] + prepared_ys) if prepared else np.zeros(0)
     xs = np.concatenate(xs_all) if xs_all else np.zeros(0)
     ys, xs = ys[np.isfinite(ys)], xs[np.isfinite(xs)]
     if not ys.size or not xs.size:
@@ -141,6 +160,14 @@ def line_chart_svg(title: str, curves: list[Curve], *, markers: tuple[Marker, ..
         parts.append(f'<rect x="{legend_x}" y="26" width="10" height="10" fill="{color}"/>'
                      f'<text x="{legend_x + 14}" y="35">{escape(label)}</text>')
         legend_x += 24 + 7 * len(label)
+    for dot in dots:
+        y = math.log10(dot.y) if log_y and dot.y > 0 else dot.y
+        if x0 <= dot.x <= x1 and y0 <= y <= y1:
+            cx, cy = sx(dot.x), sy(y)
+            fill, radius = ("#2ca02c", 6) if dot.best else ("#d62728", 4)
+            parts.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="{radius}" fill="{fill}" stroke="white"/>'
+                         f'<text x="{cx:.1f}" y="{cy - radius - 4:.1f}" text-anchor="middle" font-size="10" '
+                         f'fill="#333">{escape(dot.label)}</text>')
     parts.append("</svg>")
     return "".join(parts)
 

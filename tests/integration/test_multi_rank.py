@@ -184,8 +184,10 @@ def test_monitor_shows_any_rank_log_with_rank_0_events(two_rank_run, page):
     at.run()
     assert not at.exception, at.exception
     at.selectbox(key="mon_rank").set_value(1).run()
-    assert "weights fingerprint (rank 1)" in at.code[0].value
-    assert "Checkpoint saved at step 100" in set(at.dataframe[0].value["event"])
+    (log,) = at.text
+    assert "weights fingerprint (rank 1)" in log.value
+    (events,) = [m.value for m in at.markdown if m.value.startswith("| saved at | event |")]
+    assert "| Checkpoint saved at step 100 |" in events
 
 
 def test_torchrun_starts_a_prepared_run_and_rank_0_registers_it(tmp_path, demo_workspace):

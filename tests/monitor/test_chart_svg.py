@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pytest
 
-from core.monitor.chart_svg import Marker, line_chart_svg, nice_ticks
+from core.monitor.chart_svg import Dot, Marker, line_chart_svg, nice_ticks
 from core.monitor.curves import Curve
 
 NS = "{http://www.w3.org/2000/svg}"
@@ -45,6 +45,18 @@ def test_markers_in_range_are_drawn_dotted_or_dashed_and_others_left_out():
     svg = line_chart_svg("t", [curve("a", [0, 100, 200], [1, 2, 3])],
                          markers=(Marker(100), Marker(150, best=True), Marker(900)))
     assert svg.count('stroke-dasharray="2 3"') == 1 and svg.count('stroke-dasharray="6 4"') == 1
+
+
+def test_dots_are_labelled_and_one_past_the_last_point_widens_the_axis():
+    svg = line_chart_svg("t", [curve("a", [0, 100, 199], [3, 2, 1])],
+                         dots=(Dot(100, 2.0, "step 100"), Dot(240, 0.5, "step 240 <best>", best=True)))
+    root = ET.fromstring(svg)
+    circles = [(float(c.get("cx")), float(c.get("cy")), c.get("fill")) for c in root.iter(f"{NS}circle")]
+    assert len(circles) == 2 and circles[1][2] == "#2ca02c" and circles[0][2] != "#2ca02c"
+    line = polylines(svg)[0]
+    assert circles[1][0] > max(x for x, _y in line)  # step 240 is right of the curve's last point, inside the chart
+    assert circles[1][1] > max(y for _x, y in line)  # loss 0.5 is below the curve's lowest point
+    assert "step 240 <best>" in {t.text for t in root.iter(f"{NS}text")}
 
 
 def test_wall_time_is_labelled_as_clock_time_and_labels_are_escaped():

@@ -30,6 +30,20 @@ def test_table_lists_the_demo_runs_checkpoints_with_their_steps(page, demo_run):
     assert any(c.value.startswith(f"{len(table)} files") for c in at.caption)
 
 
+def test_the_loss_curve_is_an_svg_with_each_checkpoint_on_it(page, demo_run):
+    import base64
+
+    at = page("pages/checkpoints.py", root=demo_run.ws.root).run()
+    assert not at.exception, at.exception
+    assert not at.get("plotly_chart")  # plotly's 4.7 MB script is not loaded for this chart
+    (image,) = at.get("image")
+    svg = base64.b64decode(image.proto.imgs[0].url.split(",", 1)[1]).decode()
+    assert f"Checkpoints of {demo_run.record.run_id} on its train loss" in svg and "<polyline" in svg
+    # checkpoint_100, checkpoint_200, and one dot (green: best) for best_model_240, best_model and ready/ at 240.
+    assert svg.count("<circle") == 3 and svg.count('fill="#2ca02c"') == 1
+    assert ">step 100</text>" in svg and ">step 240 (best)</text>" in svg
+
+
 def test_filter_by_kind_narrows_the_table(page, demo_run):
     at = page("pages/checkpoints.py", root=demo_run.ws.root).run()
     kinds = at.multiselect(key="gal_kinds")
