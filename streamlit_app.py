@@ -9,7 +9,8 @@ from core import offload
 from core.checkpoints.leftovers import clean_leftovers
 from core.registry.records import list_run_ids
 from core.registry.run_summary import run_summary
-from pages.common import PENDING_PAGE_KEY, ROUTED_KEY, SELECTED_RUN_KEY, first_open_progress, workspace
+from pages.common import (PENDING_PAGE_KEY, ROUTED_KEY, SELECTED_RUN_KEY, first_open_progress, live_panel_shows_toasts,
+                          workspace)
 from pages.notifications_panel import toast_new_notifications
 
 st.set_page_config(page_title="XTTS fine-tuning", page_icon=":material/graphic_eq:", layout="wide")
@@ -86,7 +87,9 @@ keep_form_state()
 navigation = st.navigation(PAGES)
 open_pending_page()
 run_picker()
-toast_new_notifications()  # in every open tab: runs that finished, failed, stopped or will fill the disk
+# In every open tab: runs that finished, failed, stopped or will fill the disk. A page refreshing for its live
+# run toasts on that refresh; a second timer would double the browser's re-renders.
+toast_new_notifications(poll=not live_panel_shows_toasts(navigation.title))
 with first_open_progress(navigation.title):
     started_once(str(workspace().root))
     try:

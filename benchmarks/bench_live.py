@@ -71,14 +71,33 @@ def step_now(root: Path, run_id: str) -> tuple[int, float]:
     return status.step, time.monotonic()
 
 
+def browser_cpu_s() -> dict[int, float]:
+    """CPU seconds of each Chromium process (the browser is not ours, but it shares the cores)."""
+    import psutil
+
+    seconds = {}
+    for proc in psutil.process_iter(["name"]):
+        name = proc.info["name"] or ""
+        if "chrom" in name or "headless_shell" in name:
+            try:
+                times = proc.cpu_times()
+            except psutil.Error:
+                continue
+            seconds[proc.pid] = times.user + times.system
+    return seconds
+
+
 def window(label: str, root: Path, server_pid: int, run_id: str) -> tuple[float, float]:
     """(dashboard CPU % of one core, training steps per second) over WINDOW_S seconds."""
     skip = training_pids(root, run_id)
-    cpu0, (step0, t0) = server_cpu_s(server_pid, skip), step_now(root, run_id)
+    cpu0, (step0, t0), browser0 = server_cpu_s(server_pid, skip), step_now(root, run_id), browser_cpu_s()
     time.sleep(WINDOW_S)
-    cpu1, (step1, t1) = server_cpu_s(server_pid, skip), step_now(root, run_id)
+    cpu1, (step1, t1), browser1 = server_cpu_s(server_pid, skip), step_now(root, run_id), browser_cpu_s()
     cpu_pct, rate = 100 * (cpu1 - cpu0) / (t1 - t0), (step1 - step0) / (t1 - t0)
-    print(f"{label}: dashboard CPU {cpu_pct:.1f}% of a core, training {rate:.2f} steps/s", flush=True)
+    # Processes alive at both ends only: a closed tab's renderer takes its seconds with it.
+    browser_pct = 100 * sum(browser1[pid] - browser0[pid] for pid in browser1 if pid in browser0) / (t1 - t0)
+    print(f"{label}: dashboard CPU {cpu_pct:.1f}% of a core, browser {browser_pct:.1f}%, training {rate:.2f} steps/s",
+          flush=True)
     return cpu_pct, rate
 
 

@@ -220,11 +220,23 @@ def run_curves(run_folder: str, buckets_per_series: int = BUCKETS_PER_SERIES) ->
     return RunCurves(event_reader(run_folder), buckets_per_series)
 
 
+# Pages whose live_run_panel follows the sidebar's run (and so carries the toasts while it is live).
+LIVE_PANEL_PAGES = frozenset({"Train", "Monitor", "Disk"})
+
+
+def live_panel_shows_toasts(page_title: str) -> bool:
+    """Whether this page's live panel will toast new notifications itself on this rerun."""
+    run_id = selected_run_id()
+    return page_title in LIVE_PANEL_PAGES and run_id is not None and read_run_state(workspace(), run_id).phase.is_live
+
+
 def live_run_panel(run_id: str, render: Callable[[RunState], None], refresh_s: float) -> None:
     """`render(state)` in a fragment that refreshes every `refresh_s` while the run is live.
 
     When the run ends, one full rerun switches the refresh off (a fragment cannot change its own
-    run_every); a run that is not live is rendered once, with no timer.
+    run_every); a run that is not live is rendered once, with no timer. Each refresh also shows new
+    notifications as toasts (pages.toasts), so the page needs no second timer for them: the router
+    leaves its own off on LIVE_PANEL_PAGES while their run is live.
     """
     ws = workspace()
     interval = refresh_s if read_run_state(ws, run_id).phase.is_live else None
@@ -235,5 +247,9 @@ def live_run_panel(run_id: str, render: Callable[[RunState], None], refresh_s: f
         if interval and not current.phase.is_live:
             st.rerun()
         render(current)
+        if interval:
+            from pages.toasts import show_new_toasts  # here: pages.toasts is for live panels and the router
+
+            show_new_toasts(ws)  # this refresh carries the toasts: the router's own timer is off on this page
 
     panel()

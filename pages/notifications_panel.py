@@ -15,9 +15,8 @@ import streamlit as st
 
 from core.notify.channels import UrlRefused, add_url, read_channels, remove_channel
 from core.notify.dispatch import Notifier
-from core.notify.events import Level, NotificationEvent
 from core.notify.files import notify_files
-from core.notify.history import end_cursor, read_history, read_new_events
+from core.notify.history import read_history
 from core.notify.run_events import event_for_test_button
 from core.notify.summary import summarize
 from core.registry.process_identity import is_alive
@@ -25,16 +24,16 @@ from core.registry.records import list_run_ids, load_record, run_files
 from core.base.text import format_local_time
 from core.base.workspace import Workspace
 from pages.common import workspace
+from pages.toasts import show_new_toasts, start_toast_cursor
 
 URL_INPUT_KEY = "notify_new_url"
 MESSAGE_KEY = "notify_message"  # (level, text) left by the last action for the next render
-CURSOR_KEY = "notify_toast_cursor"
-TOAST_REFRESH_S = 3.0  # one stat() of the history per tick, only while a run is live
+# One stat() of the history per tick, only while a run is live and the page has no live panel of its own
+# (each timed rerun re-renders the whole page in the browser: about 0.1 s of its CPU here).
+TOAST_REFRESH_S = 6.0
 PENDING_REFRESH_S = 1.5  # the history table, only while a delivery is being retried
 # A run writes outcome.json moments before it exits; one whose outcome is older than this is over.
 ENDED_LONG_AGO_S = 60.0
-TOAST_ICONS = {Level.INFO: ":material/notifications:", Level.SUCCESS: ":material/check_circle:",
-               Level.WARNING: ":material/warning:", Level.FAILURE: ":material/error:"}
 URL_HELP = ("Any service Apprise supports, as one URL: ntfys://ntfy.sh/<topic>, "
             "mailto://<user>:<app password>@gmail.com, tgram://<bot token>/<chat id>, "
             "discord://<webhook id>/<token>, json://<host>:<port>/<path>... Formats: "
@@ -58,32 +57,20 @@ def _any_run_live(ws: Workspace) -> bool:
     return False
 
 
-def _toast(event: NotificationEvent) -> None:
-    lead = event.body.split("\n\n", 1)[0]
-    st.toast(f"**{event.title}**\n\n{lead}", icon=TOAST_ICONS.get(event.level, TOAST_ICONS[Level.INFO]),
-             duration="long" if event.level in (Level.WARNING, Level.FAILURE) else "short")
-
-
-def toast_new_notifications() -> None:
-    """In the router: toast what was recorded since this tab last looked; keeps looking while a run is live.
-
-    A new tab starts at the end of the history, so it shows what happens next, not what happened.
-    """
+def toast_new_notifications(poll: bool = True) -> None:
+    """In the router: toast what was recorded since this tab last looked, and keep looking every
+    TOAST_REFRESH_S while a run is live, unless `poll` is False (the page's live panel looks instead)."""
     ws = workspace()
-    files = notify_files(ws)
-    if CURSOR_KEY not in st.session_state:
-        st.session_state[CURSOR_KEY] = end_cursor(files)
-    interval = TOAST_REFRESH_S if _any_run_live(ws) else None
+    start_toast_cursor(ws)
+    interval = TOAST_REFRESH_S if poll and _any_run_live(ws) else None
 
     @st.fragment(run_every=interval)
-    def poll() -> None:
-        events, st.session_state[CURSOR_KEY] = read_new_events(files, st.session_state[CURSOR_KEY])
-        for event in events:
-            _toast(event)
+    def poll_history() -> None:
+        show_new_toasts(ws)
         if interval and not _any_run_live(ws):
             st.rerun()  # the run ended (its last event is toasted above): a full rerun switches the timer off
 
-    poll()
+    poll_history()
 
 
 def on_add_url() -> None:

@@ -13,10 +13,15 @@ from core.base.text import format_clock
 from pages.common import live_run_panel, log_box, workspace
 
 
+# The Train page's summary; Monitor is where a run is watched closely (every 2 s). Each timed rerun
+# re-renders the whole page in the browser, and the Train page is the largest one.
+STATUS_REFRESH_S = 5.0
+
+
 def render_run_status(run_id: str, on_stop: Callable[[str], None]) -> None:
-    """The run's status, refreshed every 2 s while it is live; `on_stop(run_id)` behind its Stop button."""
+    """The run's status, refreshed every STATUS_REFRESH_S while it is live; `on_stop(run_id)` behind its Stop button."""
     st.subheader("Current run")
-    live_run_panel(run_id, lambda state: show_run_status(state, on_stop), refresh_s=2.0)
+    live_run_panel(run_id, lambda state: show_run_status(state, on_stop), refresh_s=STATUS_REFRESH_S)
 
 
 def show_run_status(state: RunState, on_stop: Callable[[str], None]) -> None:

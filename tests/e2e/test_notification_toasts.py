@@ -1,6 +1,7 @@
 """Browser toasts in a real browser: two open tabs both show an event the moment another process records it.
 
-The router polls the notification history (one stat per tick) while a run is live; the run here is a
+While a run is live, a page's live panel (Train here) polls the notification history on its own
+refresh (one stat per tick), and the router polls it on the other pages (Checkpoints here); the run here is a
 sleeping process registered as a run, so the test needs no trainer, and the event comes from this test
 process through the same Notifier the training process uses.
 """
@@ -47,10 +48,12 @@ def test_every_open_tab_toasts_a_new_event(browser, live_dashboard):
     contexts = [browser.new_context(viewport={"width": 1400, "height": 1000}) for _ in range(2)]
     try:
         tabs = [context.new_page() for context in contexts]
-        for tab in tabs:
+        # Train refreshes for its live run and toasts on that refresh; Checkpoints has no live panel, so
+        # the router's own slower poll toasts there.
+        for tab, (path, title) in zip(tabs, [("", "Train"), ("/checkpoints", "Checkpoints")]):
             tab.set_default_timeout(90_000)
-            tab.goto(url)
-            tab.get_by_role("heading", name="Train", exact=True).first.wait_for()
+            tab.goto(url + path)
+            tab.get_by_role("heading", name=title, exact=True).first.wait_for()
         assert Notifier(notify_files(ws)).notify(run_finished(run_id, 0.4242, 60))
         for tab in tabs:
             toast = tab.locator("[data-testid='stToast']").filter(has_text=f"Run {run_id} finished")

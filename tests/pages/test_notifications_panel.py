@@ -114,3 +114,42 @@ def test_a_tab_toasts_events_recorded_after_it_opened(panel, ws):
                                                               "**Run r2 stopped**"]
     assert [t.value.split("\n")[0] for t in second.toast] == ["**Run r2 stopped**"]
     assert panel.dataframe[0].value["Event"].tolist() == ["Run r2 stopped", "Run before-the-second-tab finished"]
+
+
+def live_panel_script() -> None:
+    import streamlit as st
+
+    from pages.common import live_panel_shows_toasts, live_run_panel
+
+    st.session_state["covers"] = {t: live_panel_shows_toasts(t) for t in ("Train", "Monitor", "Disk", "Checkpoints")}
+    live_run_panel(st.session_state["selected_run_id"], lambda state: st.write(state.phase.value), refresh_s=60)
+
+
+def test_a_live_panel_toasts_on_its_own_refresh_and_the_router_poll_stands_down(ws):
+    import subprocess
+    import sys
+    import time
+
+    from core.registry.process_identity import identify
+    from core.registry.records import RunRecord, new_run_id, save_record
+
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"], start_new_session=True)
+    try:
+        run_id = new_run_id()
+        save_record(ws, RunRecord(run_id=run_id, output_path=str(ws.outputs_dir / "demo"), config={},
+                                  command=["sleep"], pid=sleeper.pid,
+                                  process_start_time=identify(sleeper.pid).start_time, started_at=time.time()))
+        at = AppTest.from_function(live_panel_script, default_timeout=60)
+        at.session_state["workspace_root"] = str(ws.root)
+        at.session_state["selected_run_id"] = run_id
+        at.run()
+        assert at.session_state["covers"] == {"Train": True, "Monitor": True, "Disk": True, "Checkpoints": False}
+        assert at.toast.len == 0, "a new tab does not replay the history"
+        claim(notify_files(ws), run_finished(run_id, 0.25))
+        at.run()  # the panel's refresh (no router poll in this script)
+        assert [t.value.split("\n")[0] for t in at.toast] == [f"**Run {run_id} finished**"]
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    at.run()
+    assert not any(at.session_state["covers"].values()), "no live run: nothing rides on a live panel"
