@@ -165,8 +165,10 @@ def line_chart_svg(title: str, curves: list[Curve], *, markers: tuple[Marker, ..
         if x0 <= dot.x <= x1 and y0 <= y <= y1:
             cx, cy = sx(dot.x), sy(y)
             fill, radius = ("#2ca02c", 6) if dot.best else ("#d62728", 4)
+            # A label near an edge grows inwards, so it is never cut off.
+            anchor = "end" if cx > width - RIGHT - 50 else "start" if cx < LEFT + 50 else "middle"
             parts.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="{radius}" fill="{fill}" stroke="white"/>'
-                         f'<text x="{cx:.1f}" y="{cy - radius - 4:.1f}" text-anchor="middle" font-size="10" '
+                         f'<text x="{cx:.1f}" y="{cy - radius - 4:.1f}" text-anchor="{anchor}" font-size="10" '
                          f'fill="#333">{escape(dot.label)}</text>')
     parts.append("</svg>")
     return "".join(parts)

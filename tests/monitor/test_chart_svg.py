@@ -56,7 +56,8 @@ def test_dots_are_labelled_and_one_past_the_last_point_widens_the_axis():
     line = polylines(svg)[0]
     assert circles[1][0] > max(x for x, _y in line)  # step 240 is right of the curve's last point, inside the chart
     assert circles[1][1] > max(y for _x, y in line)  # loss 0.5 is below the curve's lowest point
-    assert "step 240 <best>" in {t.text for t in root.iter(f"{NS}text")}
+    labels = {t.text: t.get("text-anchor") for t in root.iter(f"{NS}text")}
+    assert labels["step 240 <best>"] == "end" and labels["step 100"] == "middle"  # at the right edge: drawn inwards
 
 
 def test_wall_time_is_labelled_as_clock_time_and_labels_are_escaped():
