@@ -17,6 +17,7 @@ from core.registry.state import RunState, read_run_state
 from core.base.text import format_duration_words
 from core.trainer.demo import demo_config
 from core.base.workspace import Workspace
+from pages.disk_charts import run_timeline_svg
 from pages.common import SELECTED_RUN_KEY, demo_assets, heavy, human_bytes, live_run_panel, show_field_errors, workspace
 
 BASE_CHOICES = ("Demo (tiny)", "XTTS v2 architecture", "Local folder")
@@ -102,8 +103,9 @@ def render_inputs() -> None:
                     help="Count the optimized ready/model.pth too (the guide's Step 2.5: no optimizer state, no DVAE).")
 
 
-def timeline_figure(plan: DiskPlan, measured: list[DiskSample] | None = None, *, free_bytes: int | None = None) -> go.Figure:
-    """Bytes on disk over the run's steps: the forecast sawtooth, its peak, measured samples, free space."""
+def timeline_figure(plan: DiskPlan) -> go.Figure:
+    """Bytes on disk over the planned run's steps: the forecast sawtooth (hover: what each point is), its
+    peak, free space. A live run's chart is an SVG instead (run_timeline_svg)."""
     points = thin_timeline(plan.timeline)
     fig = go.Figure()
     # Files appear and vanish at saves: the bytes hold between points ("hv" steps), never slope.
@@ -115,12 +117,7 @@ def timeline_figure(plan: DiskPlan, measured: list[DiskSample] | None = None, *,
     fig.add_annotation(x=plan.peak_step, y=plan.peak_bytes, text=f"peak {human_bytes(plan.peak_bytes)} (step {plan.peak_step})",
                        showarrow=True, arrowhead=2, ay=-30)
     top = plan.peak_bytes
-    if measured:
-        with_step = [s for s in measured if s.step is not None]
-        fig.add_scatter(x=[s.step for s in with_step], y=[s.bytes_on_disk for s in with_step], mode="lines+markers",
-                        line_shape="hv", name="measured", hovertemplate="step %{x}<br>%{y:.4s}B measured<extra></extra>")
-        top = max([top, *(s.bytes_on_disk for s in with_step)])
-    free = plan.free_bytes if free_bytes is None else free_bytes
+    free = plan.free_bytes
     if free is not None and free <= 4 * top:
         fig.add_hline(y=free, line_dash="dash", line_color="gray", annotation_text=f"free space {human_bytes(free)}")
         top = max(top, free)
@@ -233,7 +230,7 @@ def show_run_disk(state: RunState) -> None:
                    + "; ".join(str(e) for e in exc.errors))
         return
     cols[2].metric("Forecast peak", human_bytes(forecast.peak_bytes), f"at step {forecast.peak_step}", delta_color="off")
-    st.plotly_chart(timeline_figure(forecast, samples, free_bytes=free), key=f"run-chart-{run_id}")
+    st.image(run_timeline_svg(forecast, samples, free), width="stretch")
     st.caption(f"Measured: the run's trainer folder and {state.record.output_path}/ready, each file once "
                f"(hard links in kept/ are not counted twice). Forecast final: {human_bytes(forecast.final_bytes)}. "
                + ("The training process records a sample every few seconds; this page only reads them."

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from html import escape
+from typing import Callable
 
 import numpy as np
 
@@ -89,8 +90,11 @@ def _segments(xs: np.ndarray, ys: np.ndarray) -> list[str]:
 
 
 def line_chart_svg(title: str, curves: list[Curve], *, markers: tuple[Marker, ...] = (), dots: tuple[Dot, ...] = (),
-                   log_y: bool = False, width: int = 900, height: int = 300) -> str:
-    """The curves (raw faint, smoothed solid) on shared axes, with the markers and dots, as an SVG document."""
+                   log_y: bool = False, width: int = 900, height: int = 300,
+                   y_format: Callable[[float], str] | None = None, y_from_zero: bool = False) -> str:
+    """The curves (raw faint, smoothed solid) on shared axes, with the markers and dots, as an SVG document.
+
+    `y_format` writes the y labels (bytes, say); `y_from_zero` starts the y axis at 0."""
     plot_w, plot_h = width - LEFT - RIGHT, height - TOP - BOTTOM
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" '
              f'height="{height}" font-family="sans-serif" font-size="11">',
@@ -125,7 +129,7 @@ def line_chart_svg(title: str, curves: list[Curve], *, markers: tuple[Marker, ..
     if x1 == x0:
         x0, x1 = x0 - 1, x1 + 1
     pad = (y1 - y0) * 0.05 or (abs(y0) * 0.05 or 1.0)
-    y0, y1 = y0 - pad, y1 + pad
+    y0, y1 = (0.0 if y_from_zero and y0 >= 0 else y0 - pad), y1 + pad
 
     def sx(v):
         return LEFT + (v - x0) / (x1 - x0) * plot_w
@@ -140,7 +144,7 @@ def line_chart_svg(title: str, curves: list[Curve], *, markers: tuple[Marker, ..
     parts.append("</g>")
     for tick in y_ticks:
         parts.append(f'<text x="{LEFT - 6}" y="{sy(tick) + 4:.1f}" text-anchor="end" fill="#555">'
-                     f'{_label(tick, False, log_y)}</text>')
+                     f'{escape(y_format(tick)) if y_format else _label(tick, False, log_y)}</text>')
     for tick in nice_ticks(x0, x1, 7, clock=is_time):
         parts.append(f'<text x="{sx(tick):.1f}" y="{TOP + plot_h + 18}" text-anchor="middle" fill="#555">'
                      f'{_label(tick, is_time)}</text>')

@@ -111,7 +111,8 @@ def test_checkpoints_page_lists_and_promotes(demo_run, page, tmp_path):
     assert not at.exception
     table = at.dataframe[0].value
     assert {"checkpoint_100.pth", "checkpoint_200.pth", "best_model.pth"} <= set(table["file"])
-    assert at.get("plotly_chart"), "each checkpoint's position on the run's loss curve"
+    (curve,) = at.get("image")  # each checkpoint's position on the run's loss curve, an SVG
+    assert curve.proto.imgs[0].url.startswith("data:image/svg+xml;base64,")
     outside = tmp_path / "outside.pth"
     promote_box = next(t for t in at.text_input if t.label == "Custom model path")
     promote_box.input(str(outside)).run()

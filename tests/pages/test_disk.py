@@ -68,6 +68,8 @@ def test_selected_finished_run_shows_measured_bytes_without_recording(page, demo
     assert expected > 0 and measured.value == human_bytes(expected)
     assert any(m.label == "Forecast peak" for m in at.metric)
     assert any("not live: no refresh" in c.value for c in at.caption)
+    (run_chart,) = at.get("image")  # the run's chart is an SVG; only the plan's (above) is plotly
+    assert run_chart.proto.imgs[0].url.startswith("data:image/svg+xml;base64,")
     after = history.read_bytes() if history.exists() else b""
     assert after == before  # viewing a finished run writes nothing
 
@@ -101,3 +103,36 @@ def test_the_chart_draws_disk_use_as_steps_not_slopes(page):
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)
     forecast = next(trace for trace in spec["data"] if trace.get("name") == "forecast")
     assert forecast["line"]["shape"] == "hv"
+
+
+def test_a_runs_chart_is_an_svg_of_forecast_and_measured_steps():
+    """The live panel's chart (redrawn every few seconds) is an SVG: forecast and measured as steps, the peak."""
+    import xml.etree.ElementTree as ET
+
+    from core.disk.tracking import DiskSample
+    from pages.disk_charts import run_timeline_svg
+
+    class Point:  # the timeline fields run_timeline_svg reads (a real plan is drawn in the test above)
+        def __init__(self, step, size):
+            self.step, self.bytes_on_disk, self.event = step, size, ""
+
+    class Plan:
+        timeline = [Point(0, 0), Point(100, 2e9), Point(200, 4e9), Point(240, 3e9)]
+        peak_step, peak_bytes = 200, 4e9
+
+    plan = Plan()
+    measured = [DiskSample(time_s=1.0, step=50, bytes_on_disk=int(1e9), trainer_bytes=int(1e9), ready_bytes=0, files=1),
+                DiskSample(time_s=2.0, step=150, bytes_on_disk=int(2.1e9), trainer_bytes=int(2.1e9), ready_bytes=0,
+                           files=2)]
+    svg = run_timeline_svg(plan, measured, free_bytes=int(10e9))
+    ns = "{http://www.w3.org/2000/svg}"
+    root = ET.fromstring(svg)
+    texts = [t.text for t in root.iter(f"{ns}text")]
+    assert {"forecast", "measured"} <= set(texts) and any(t.startswith("free space") for t in texts)
+    assert any(t.startswith("peak ") and "(step 200)" in t for t in texts)
+    assert any(t.endswith("GB") for t in texts)  # y labels in bytes
+    forecast = [tuple(map(float, p.split(","))) for p in next(root.iter(f"{ns}polyline")).get("points").split()]
+    assert len(forecast) == 7  # 4 points as steps: each value holds until the next step, then jumps
+    assert forecast[1][0] == forecast[2][0] and forecast[0][1] == forecast[1][1]
+    far = run_timeline_svg(plan, [], free_bytes=int(100e9))
+    assert "far above" in far
