@@ -15,13 +15,18 @@ from tests.monitor.test_events import _record
 LOSS, MEL, GRAD = "TrainIterStats/loss", "TrainIterStats/loss_mel_ce", "TrainIterStats/grad_norm"
 
 
-def write_run(run_dir, points) -> RunEventReader:
-    """Append (tag, step, value, wall time) records to the run's event file; a refreshed reader of it."""
+def append(run_dir, points) -> None:
+    """Append (tag, step, value, wall time) records to the run's event file, as the trainer does."""
     run_dir.mkdir(parents=True, exist_ok=True)
     with open(run_dir / "events.out.tfevents.1000.host", "ab") as f:
         for tag, step, value, wall_s in points:
             summary = Summary(value=[Summary.Value(tag=tag, simple_value=value)])
             f.write(_record(Event(wall_time=wall_s, step=step, summary=summary)))
+
+
+def write_run(run_dir, points) -> RunEventReader:
+    """append(), then a refreshed reader of the run folder."""
+    append(run_dir, points)
     reader = RunEventReader(run_dir)
     reader.refresh()
     return reader

@@ -2,25 +2,14 @@
 from __future__ import annotations
 
 import numpy as np
-from tensorboard.compat.proto.event_pb2 import Event
-from tensorboard.compat.proto.summary_pb2 import Summary
 
 from core.monitor.downsample import ema_smooth
 from core.monitor.events import RunEventReader
 from core.monitor.live_curves import RunCurves, live_chart_curves
 
-from tests.monitor.test_events import _record
+from tests.monitor.test_curves import append
 
 LOSS, LR = "TrainIterStats/loss", "TrainIterStats/current_lr"
-
-
-def append(run_dir, points) -> None:
-    """Append (tag, step, value, wall time) records to the run's event file, as the trainer does."""
-    run_dir.mkdir(parents=True, exist_ok=True)
-    with open(run_dir / "events.out.tfevents.1000.host", "ab") as f:
-        for tag, step, value, wall_s in points:
-            summary = Summary(value=[Summary.Value(tag=tag, simple_value=value)])
-            f.write(_record(Event(wall_time=wall_s, step=step, summary=summary)))
 
 
 def noisy_loss(first: int, last: int, seed: int = 0):
