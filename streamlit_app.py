@@ -11,6 +11,7 @@ from core.registry.records import list_run_ids
 from core.registry.run_summary import run_summary
 from pages.common import (PENDING_PAGE_KEY, ROUTED_KEY, SELECTED_RUN_KEY, first_open_progress, live_panel_shows_toasts,
                           workspace)
+from pages.live_refresh import install_refresh_driver
 from pages.notifications_panel import toast_new_notifications
 
 st.set_page_config(page_title="XTTS fine-tuning", page_icon=":material/graphic_eq:", layout="wide")
@@ -87,6 +88,7 @@ keep_form_state()
 navigation = st.navigation(PAGES)
 open_pending_page()
 run_picker()
+install_refresh_driver()  # live panels refresh only while their tab is visible (pages.live_refresh)
 # In every open tab: runs that finished, failed, stopped or will fill the disk. A page refreshing for its live
 # run toasts on that refresh; a second timer would double the browser's re-renders.
 toast_new_notifications(poll=not live_panel_shows_toasts(navigation.title))

@@ -150,15 +150,17 @@ def cpu_seconds(pid: int) -> float:
     return times.user + times.system
 
 
-def start_live_run(root: Path, epochs: int = 3) -> str:
-    """A demo run on its own output folder in the workspace at `root`, started detached; returns its id."""
+def start_live_run(root: Path, epochs: int = 3, **changes) -> str:
+    """A demo run on its own output folder in the workspace at `root`, started detached; returns its id.
+    `changes`: other settings of the run (RunConfig fields)."""
     from core.runs.launcher import start_run
     from core.trainer.demo import demo_config, ensure_demo
     from core.base.workspace import Workspace
 
     ws = Workspace.at(root)
     config = demo_config(ws, ensure_demo(ws.demo_dir))
-    config = config.with_changes(output_path=str(ws.outputs_dir / f"live-{int(time.time())}"), epochs=epochs)
+    config = config.with_changes(output_path=str(ws.outputs_dir / f"live-{int(time.time())}"), epochs=epochs,
+                                 **changes)
     return start_run(ws, config).run_id
 
 
@@ -196,3 +198,32 @@ def pick_run(tab, run_id: str) -> None:
     """Choose `run_id` in the sidebar's run picker."""
     tab.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first.click()
     tab.get_by_role("option", name=re.compile(re.escape(run_id))).click()
+
+
+# Headless Chromium shows every page as visible: a window with five tabs, one in front, is emulated
+# by overriding the Page Visibility API in each page (what the dashboard's refresh script reads).
+# Chromium itself then still lays out and paints the "hidden" tabs, which a real browser skips, so
+# the emulation costs at least what real background tabs cost.
+TAB_VISIBILITY_SCRIPT = """
+(() => {
+  let hidden = false;
+  Object.defineProperty(Document.prototype, "hidden", {configurable: true, get: () => hidden});
+  Object.defineProperty(Document.prototype, "visibilityState", {configurable: true,
+                                                                get: () => (hidden ? "hidden" : "visible")});
+  window.__setTabHidden = (value) => {
+    hidden = value;
+    document.dispatchEvent(new Event("visibilitychange"));
+  };
+})();
+"""
+
+
+def emulate_tabs(context) -> None:
+    """Pages of `context` opened after this can be put behind others with `show_only`."""
+    context.add_init_script(TAB_VISIBILITY_SCRIPT)
+
+
+def show_only(front, tabs) -> None:
+    """`front` is the visible tab, the others are hidden behind it (as tabs of one browser window)."""
+    for tab in tabs:
+        tab.evaluate("(hidden) => window.__setTabHidden(hidden)", tab is not front)

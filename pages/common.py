@@ -15,6 +15,7 @@ from core.monitor.events import RunEventReader
 from core.monitor.live_curves import BUCKETS_PER_SERIES, RunCurves
 from core.registry.state import RunState, read_run_state
 from core.base.workspace import Workspace
+from pages.live_refresh import visible_fragment
 
 WORKSPACE_KEY = "workspace_root"
 ROUTED_KEY = "routed"  # set by the router before it runs a page
@@ -230,18 +231,19 @@ def live_panel_shows_toasts(page_title: str) -> bool:
     return page_title in LIVE_PANEL_PAGES and run_id is not None and read_run_state(workspace(), run_id).phase.is_live
 
 
-def live_run_panel(run_id: str, render: Callable[[RunState], None], refresh_s: float) -> None:
-    """`render(state)` in a fragment that refreshes every `refresh_s` while the run is live.
+def live_run_panel(name: str, run_id: str, render: Callable[[RunState], None], refresh_s: float) -> None:
+    """`render(state)` in a fragment that refreshes every `refresh_s` while the run is live and the
+    tab is visible (pages.live_refresh; `name` is unique on the page).
 
     When the run ends, one full rerun switches the refresh off (a fragment cannot change its own
-    run_every); a run that is not live is rendered once, with no timer. Each refresh also shows new
+    timer); a run that is not live is rendered once, with no timer. Each refresh also shows new
     notifications as toasts (pages.toasts), so the page needs no second timer for them: the router
     leaves its own off on LIVE_PANEL_PAGES while their run is live.
     """
     ws = workspace()
     interval = refresh_s if read_run_state(ws, run_id).phase.is_live else None
 
-    @st.fragment(run_every=interval)
+    @visible_fragment(name, interval)
     def panel() -> None:
         current = read_run_state(ws, run_id)
         if interval and not current.phase.is_live:

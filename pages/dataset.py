@@ -20,6 +20,7 @@ from core.jobs.state import JobState, job_log_tail, read_job_state
 from core.base.path_guard import outside_roots_errors
 from pages.common import demo_assets, log_box, show_field_errors, workspace
 from pages.dataset_report import CHECK_CSV_KEY, render_check
+from pages.live_refresh import visible_fragment
 
 JOB_KEY = "ds_job_id"
 ws = workspace()
@@ -95,7 +96,7 @@ def render_job(state: JobState) -> None:
 def job_panel(job_id: str) -> None:
     interval = 1.0 if read_job_state(ws, job_id).phase.is_live else None
 
-    @st.fragment(run_every=interval)
+    @visible_fragment("dataset-job", interval)
     def panel() -> None:
         state = read_job_state(ws, job_id)
         if interval and not state.phase.is_live:

@@ -247,7 +247,7 @@ def render_selected_run() -> None:
     if state.record is None:
         st.error(f"Run {run_id}: {state.detail}")
         return
-    live_run_panel(run_id, show_run_disk, refresh_s=LIVE_REFRESH_S)
+    live_run_panel("disk-run", run_id, show_run_disk, refresh_s=LIVE_REFRESH_S)
 
 
 init_inputs()

@@ -31,6 +31,7 @@ from core.listen.synthesis import (SampleRequest, live_synthesis_job, plan_sampl
 from core.registry.records import load_record
 from core.base.workspace import Workspace
 from pages.common import show_field_errors
+from pages.live_refresh import visible_fragment
 
 REQUEST_KEY = "lis_request"  # the comparison on show (SampleRequest.to_json)
 FLASH_KEY = "lis_flash"
@@ -183,7 +184,7 @@ def pending_job(ws: Workspace) -> str | None:
 
 
 def job_panel(ws: Workspace, job_id: str) -> None:
-    @st.fragment(run_every=1.0)
+    @visible_fragment("listen-job", 1.0)
     def panel() -> None:
         state = synthesis_state(ws, job_id)
         if state.phase.value in ENDED:

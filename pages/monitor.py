@@ -264,5 +264,5 @@ def render_charts(state: RunState) -> None:
     render_test_sentences(state)
 
 
-live_run_panel(selected, render_live, refresh_s=LIVE_REFRESH_S)
-live_run_panel(selected, render_charts, refresh_s=CHART_REFRESH_S)
+live_run_panel("monitor-live", selected, render_live, refresh_s=LIVE_REFRESH_S)
+live_run_panel("monitor-charts", selected, render_charts, refresh_s=CHART_REFRESH_S)

@@ -24,6 +24,7 @@ from core.registry.records import list_run_ids, load_record, run_files
 from core.base.text import format_local_time
 from core.base.workspace import Workspace
 from pages.common import workspace
+from pages.live_refresh import visible_fragment
 from pages.toasts import show_new_toasts, start_toast_cursor
 
 URL_INPUT_KEY = "notify_new_url"
@@ -64,7 +65,7 @@ def toast_new_notifications(poll: bool = True) -> None:
     start_toast_cursor(ws)
     interval = TOAST_REFRESH_S if poll and _any_run_live(ws) else None
 
-    @st.fragment(run_every=interval)
+    @visible_fragment("toasts", interval)
     def poll_history() -> None:
         show_new_toasts(ws)
         if interval and not _any_run_live(ws):
@@ -110,7 +111,7 @@ def _history_table(ws: Workspace) -> None:
     files = notify_files(ws)
     interval = PENDING_REFRESH_S if any(s.pending for s in summarize(read_history(files))) else None
 
-    @st.fragment(run_every=interval)
+    @visible_fragment("notify-history", interval)
     def table() -> None:
         summaries = summarize(read_history(files))
         if interval and not any(s.pending for s in summaries):

@@ -21,7 +21,7 @@ STATUS_REFRESH_S = 5.0
 def render_run_status(run_id: str, on_stop: Callable[[str], None]) -> None:
     """The run's status, refreshed every STATUS_REFRESH_S while it is live; `on_stop(run_id)` behind its Stop button."""
     st.subheader("Current run")
-    live_run_panel(run_id, lambda state: show_run_status(state, on_stop), refresh_s=STATUS_REFRESH_S)
+    live_run_panel("run-status", run_id, lambda state: show_run_status(state, on_stop), refresh_s=STATUS_REFRESH_S)
 
 
 def show_run_status(state: RunState, on_stop: Callable[[str], None]) -> None:

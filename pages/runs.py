@@ -16,6 +16,7 @@ from core.base.path_guard import outside_roots_errors
 from core.offload import OffloadError
 from core.base.text import format_clock, format_local_time
 from pages.common import RUN_PICKER_KEY, SELECTED_RUN_KEY, event_reader, heavy, human_bytes, select_run, workspace
+from pages.live_refresh import visible_fragment
 from pages.notifications_panel import render_notifications_panel
 
 FLASH_KEY = "runs_flash"
@@ -243,7 +244,7 @@ st.caption(f"{len(shown)} of {len(all_rows)} runs.")
 live = any(r.is_live for r in shown)
 
 
-@st.fragment(run_every=LIVE_REFRESH_S if live else None)
+@visible_fragment("runs-table", LIVE_REFRESH_S if live else None)
 def live_table() -> None:
     """The table, re-read every few seconds while a run trains (only changed runs are read again)."""
     fresh = {r.run_id: r for r in overview_reader(str(ws.root)).rows()}

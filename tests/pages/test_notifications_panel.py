@@ -122,7 +122,7 @@ def live_panel_script() -> None:
     from pages.common import live_panel_shows_toasts, live_run_panel
 
     st.session_state["covers"] = {t: live_panel_shows_toasts(t) for t in ("Train", "Monitor", "Disk", "Checkpoints")}
-    live_run_panel(st.session_state["selected_run_id"], lambda state: st.write(state.phase.value), refresh_s=60)
+    live_run_panel("test", st.session_state["selected_run_id"], lambda state: st.write(state.phase.value), refresh_s=60)
 
 
 def test_a_live_panel_toasts_on_its_own_refresh_and_the_router_poll_stands_down(ws):
@@ -146,7 +146,7 @@ def test_a_live_panel_toasts_on_its_own_refresh_and_the_router_poll_stands_down(
         assert at.session_state["covers"] == {"Train": True, "Monitor": True, "Disk": True, "Checkpoints": False}
         assert at.toast.len == 0, "a new tab does not replay the history"
         claim(notify_files(ws), run_finished(run_id, 0.25))
-        at.run()  # the panel's refresh (no router poll in this script)
+        at.button(key="live_refresh_test").click().run()  # the panel's refresh (no router poll in this script)
         assert [t.value.split("\n")[0] for t in at.toast] == [f"**Run {run_id} finished**"]
     finally:
         sleeper.kill()
