@@ -30,6 +30,7 @@ from pathlib import Path
 from dashboard_harness import (chromium, dashboard, delete_live_run, demo_workspace, emulate_tabs, open_page,
                                pick_run, show_only, start_live_run, stop_run, tensorboard, wait_for_page)
 
+WARM_UP_STEPS = 500  # steps the live run makes before the first window
 WINDOW_EPOCHS = 4  # demo epochs per measured window (about 12 s each here); `bench_live.py 1` for a quick look
 FIVE_TABS = ("Train", "Monitor", "Disk", "Checkpoints", "Dataset")
 URL_PATHS = {"Train": "", "Monitor": "monitor", "Disk": "disk", "Checkpoints": "checkpoints", "Dataset": "dataset",
@@ -248,7 +249,8 @@ def main() -> None:
             # early in the run), which made the windows' speeds drift by 10% with nothing watching.
             live = start_live_run(root, epochs=200, save_checkpoints=False, save_best_after=10_000_000)
             try:
-                while status_now(root, live).step < 3:  # training, not starting up
+                # Past its first ~500 steps: the run is slower before (by 5-10% here, with nothing watching).
+                while status_now(root, live).step < WARM_UP_STEPS:
                     time.sleep(0.5)
                 idle_cpu, idle_rate = window("no tab", root, server.pid, live)
                 context = browser.new_context(viewport={"width": 1400, "height": 1800})
