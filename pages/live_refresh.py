@@ -4,7 +4,7 @@
 the background reruns its fragments as often as the one in front, and each rerun re-renders the
 whole page in the browser (about 0.1 s of its CPU on the 2-core box the benchmarks run on, measured
 in benchmarks/bench_live.py). Five dashboard tabs watching a run so took a fifth of a core from the
-training beside them. TensorBoard does the same thing: its reload timer skips hidden tabs.
+training beside them.
 
 So a live panel here is a plain fragment holding a hidden "refresh" button; one small script in the
 page (installed by the router, `install_refresh_driver`) presses each panel's button when its
