@@ -4,13 +4,15 @@
 
 A workspace with a finished demo run (made once under benchmarks/.cache/), the dashboard started as
 `make run` starts it, a live demo run started beside it, Debian's Chromium under Playwright:
-- windows of WINDOW_EPOCHS whole training epochs (each holds the same steps, evaluations and
-  checkpoint saves) with no tab, one Monitor tab, the five pages as five tabs of one browser window
-  (Monitor in front, the other four behind it), the same five tabs all visible at once (five windows
-  side by side: reported, not a target), and no tab again. The run saves no checkpoints, so each
-  window holds the same work. In each: the CPU seconds of the Streamlit
-  process and its children (the offload workers: the training run is not one of them), the
-  browser's CPU, and the run's steps per second between two of its own status writes;
+- windows of WINDOW_EPOCHS whole training epochs (each holds the same steps and evaluations; the run
+  saves no checkpoints, so each window holds the same work): no tab, then ROUNDS rounds of one Monitor
+  tab, the five pages as five tabs of one browser window (Monitor in front, the other four behind it)
+  and no tab again; in the last round also the five tabs all visible at once (five windows side by
+  side: reported, not a target). In each: the CPU seconds of the Streamlit process and its children
+  (the offload workers: the training run is not one of them), the browser's CPU, and the run's steps
+  per second between two of its own status writes. A watched window's speed is taken against the
+  no-tab windows on either side of its round (the machine's own speed drifts by several per cent over
+  minutes), and the figures are medians over the rounds;
 - a fresh browser session opening Monitor, timed to its first drawn loss curve, against TensorBoard
   serving the same run folder to a fresh session of the same browser, timed to its first chart;
 - warm page switches in one session, to the page's heading with no spinner left.
@@ -31,7 +33,8 @@ from dashboard_harness import (chromium, dashboard, delete_live_run, demo_worksp
                                pick_run, show_only, start_live_run, stop_run, tensorboard, wait_for_page)
 
 WARM_UP_STEPS = 500  # steps the live run makes before the first window
-WINDOW_EPOCHS = 4  # demo epochs per measured window (about 12 s each here); `bench_live.py 1` for a quick look
+WINDOW_EPOCHS = 2  # demo epochs per measured window (about 25 s here); `bench_live.py 1` for a quick look
+ROUNDS = 3  # rounds of windows: the speed ratio is their median
 FIVE_TABS = ("Train", "Monitor", "Disk", "Checkpoints", "Dataset")
 URL_PATHS = {"Train": "", "Monitor": "monitor", "Disk": "disk", "Checkpoints": "checkpoints", "Dataset": "dataset",
              "Runs": "runs"}
@@ -223,6 +226,44 @@ def chart_refresh_ms(steps: int, tmp: Path) -> tuple[float, float, float]:
     return 1000 * min(fresh), 1000 * min(unchanged), 1000 * min(rebuilt)
 
 
+def watched_rounds(browser, url: str, root: Path, server_pid: int, run_id: str) -> dict[str, tuple[float, float]]:
+    """A no-tab window, then ROUNDS rounds of: one Monitor tab, five tabs (Monitor in front), (in the last round
+    only) five tabs all visible, no tab. Each watched window's speed is taken against the mean of the no-tab windows before and
+    after its round, so a drift of the machine's speed over the minutes falls out; returns, per window
+    label, the medians over the rounds of (dashboard CPU % of a core, speed ratio), (CPU %, 1.0) for no tab.
+    """
+    rounds = []
+    idle = [window("no tab", root, server_pid, run_id)]
+    for round_ in range(ROUNDS):
+        context = browser.new_context(viewport={"width": 1400, "height": 1800})
+        emulate_tabs(context)
+        monitor = open_tab(context, url, "Monitor", run_id)
+        monitor.locator(CHART).first.wait_for(timeout=300_000)
+        watched = {"one Monitor tab": window("one Monitor tab", root, server_pid, run_id)}
+        tabs = [open_tab(context, url, title, run_id) for title in FIVE_TABS if title != "Monitor"]
+        show_only(monitor, [monitor, *tabs])
+        watched["five tabs, Monitor in front"] = window("five tabs, Monitor in front", root, server_pid, run_id)
+        if round_ == ROUNDS - 1:  # not a target: once
+            for tab in tabs:
+                tab.evaluate("() => window.__setTabHidden(false)")
+            watched["five tabs all visible"] = window("five tabs all visible", root, server_pid, run_id)
+        context.close()
+        idle.append(window("no tab", root, server_pid, run_id))
+        rounds.append(watched)
+    result = {"no tab": (statistics.median(cpu for cpu, _ in idle), 1.0)}
+    for label in rounds[-1]:
+        cpus, speeds = [], []
+        for before, watched, after in zip(idle, rounds, idle[1:]):
+            if label not in watched:
+                continue
+            baseline = statistics.mean([before[1], after[1]])
+            cpus.append(watched[label][0])
+            speeds.append(watched[label][1] / baseline)
+        print(f"{label}: " + ", ".join(f"{speed:.3f}x" for speed in speeds), flush=True)
+        result[label] = (statistics.median(cpus), statistics.median(speeds))
+    return result
+
+
 def main() -> None:
     global WINDOW_EPOCHS
     if len(sys.argv) > 1:
@@ -247,26 +288,12 @@ def main() -> None:
             switches = warm_switches(browser, url)
             # No checkpoint or best-model saves: how often a best model is saved follows the loss (most often
             # early in the run), which made the windows' speeds drift by 10% with nothing watching.
-            live = start_live_run(root, epochs=200, save_checkpoints=False, save_best_after=10_000_000)
+            live = start_live_run(root, epochs=400, save_checkpoints=False, save_best_after=10_000_000)
             try:
                 # Past its first ~500 steps: the run is slower before (by 5-10% here, with nothing watching).
                 while status_now(root, live).step < WARM_UP_STEPS:
                     time.sleep(0.5)
-                idle_cpu, idle_rate = window("no tab", root, server.pid, live)
-                context = browser.new_context(viewport={"width": 1400, "height": 1800})
-                emulate_tabs(context)
-                monitor = open_tab(context, url, "Monitor", live)
-                monitor.locator(CHART).first.wait_for(timeout=300_000)
-                one_cpu, one_rate = window("one Monitor tab", root, server.pid, live)
-                tabs = [open_tab(context, url, title, live) for title in FIVE_TABS if title != "Monitor"]
-                show_only(monitor, [monitor, *tabs])
-                five_cpu, five_rate = window("five tabs, Monitor in front", root, server.pid, live)
-                for tab in tabs:
-                    tab.evaluate("() => window.__setTabHidden(false)")
-                seen_cpu, seen_rate = window("five tabs all visible", root, server.pid, live)
-                context.close()
-                idle2_cpu, idle2_rate = window("no tab again", root, server.pid, live)
-                del tabs, monitor
+                measured = watched_rounds(browser, url, root, server.pid, live)
             finally:
                 stop_run(root, live)
                 delete_live_run(root, live)
@@ -278,10 +305,14 @@ def main() -> None:
     print(f"chart refresh after 100 new scalars: {small:.1f} ms at 1,000 steps, {large:.1f} ms at 100,000 steps "
           f"(rebuilt from the whole series instead: {small_rebuilt:.1f} and {large_rebuilt:.1f} ms, "
           f"{large_rebuilt / large:.1f}x); with nothing new: {small_idle:.2f} and {large_idle:.2f} ms")
-    baseline = statistics.mean([idle_rate, idle2_rate])
-    ratio = min(one_rate, five_rate) / baseline if baseline else 0.0
-    print(f"idle dashboard CPU: {idle_cpu:.1f}% and {idle2_cpu:.1f}% of a core; five tabs all visible (five windows "
-          f"side by side, not a target): dashboard CPU {seen_cpu:.1f}%, training {seen_rate / baseline:.3f}x")
+    one_cpu, one_speed = measured["one Monitor tab"]
+    five_cpu, five_speed = measured["five tabs, Monitor in front"]
+    seen_cpu, seen_speed = measured["five tabs all visible"]
+    idle_cpu, _ = measured["no tab"]
+    ratio = min(one_speed, five_speed)
+    print(f"medians over {ROUNDS} rounds: one Monitor tab {one_speed:.3f}x, five tabs {five_speed:.3f}x of the no-tab "
+          f"windows around them; idle dashboard CPU {idle_cpu:.1f}% of a core; five tabs all visible (five windows "
+          f"side by side, not a target): dashboard CPU {seen_cpu:.1f}%, training {seen_speed:.3f}x")
     print(f"cold Monitor: {', '.join(f'{s:.2f}' for s in cold)} s; cold TensorBoard: "
           f"{', '.join(f'{s:.2f}' for s in tb_cold)} s; warm switches: {', '.join(f'{s:.2f}' for s in switches)} s")
     cold_s, tb_s = statistics.median(cold), statistics.median(tb_cold)

@@ -18,12 +18,12 @@ from core.base.text import format_clock, format_local_time
 from core.monitor.system_load import system_load
 from core.monitor.tensorboard import (TensorBoardFailed, TensorBoardLaunched, TensorBoardReused, TensorBoardTimedOut,
                                       ensure_tensorboard, remote_access_hint)
-from pages.common import (SELECTED_RUN_KEY, event_reader, human_bytes, live_run_panel, log_box, markdown_table,
-                          run_curves, workspace)
+from pages.common import SELECTED_RUN_KEY, event_reader, human_bytes, live_run_panel, run_curves, workspace
+from pages.status_html import Column, Metric, Progress, columns_html, numbers_html
 
 ws = workspace()
-LIVE_REFRESH_S = 2.0
-CHART_REFRESH_S = 10.0  # TensorBoard reloads every 30 s
+LIVE_REFRESH_S = 5.0  # as the other pages' live panels; each refresh costs the browser ~0.1 s of CPU
+CHART_REFRESH_S = 30.0  # as TensorBoard reloads
 PLOTLY_BUCKETS = 500  # 1,500 points a series in the interactive charts
 LOG_FILTERS = {"all": LogFilter.ALL, "warnings and errors": LogFilter.WARNINGS, "checkpoint events": LogFilter.CHECKPOINTS}
 
@@ -37,64 +37,75 @@ def run_folder(state: RunState) -> str | None:
     return state.status.trainer_run_folder or None
 
 
-def render_progress(state: RunState) -> None:
+def run_metrics(state: RunState) -> list[Metric]:
     status = state.status
-    st.markdown(f"**{state.run_id}** — {state.phase.value}. {state.detail}")
-    if status.progress_fraction is not None:
-        st.progress(status.progress_fraction,
-                    text=f"step {status.step} / {status.total_steps} · epoch {status.epoch} / {status.total_epochs}")
     started = status.started_at_s
     end = status.updated_at_s if not state.phase.is_live else time.time()
-    cols = st.columns(4)
-    cols[0].metric("steps / s", f"{1 / status.s_per_step:.2f}" if status.s_per_step else "-")
-    cols[1].metric("elapsed", format_clock(end - started if started and end else None))
-    cols[2].metric("ETA", format_clock(status.eta_s if state.phase.is_live else None))
-    cols[3].metric("device", status.device or "-")
+    return [Metric("steps / s", f"{1 / status.s_per_step:.2f}" if status.s_per_step else "-"),
+            Metric("elapsed", format_clock(end - started if started and end else None)),
+            Metric("ETA", format_clock(status.eta_s if state.phase.is_live else None)),
+            Metric("device", status.device or "-")]
 
 
-def render_system(state: RunState) -> None:
+def system_metrics(state: RunState) -> list[list[Metric]]:
+    """CPU, RAM, free disk, then every GPU (a rank group may use all of them), four to a row."""
     load = system_load(state.record.output_path if state.record else None)
-    per_row = 4
-    cols = st.columns(per_row)
-    cols[0].metric("CPU", f"{load.cpu_pct:.0f}%")
-    cols[1].metric("RAM used", human_bytes(load.ram_used_bytes))
-    cols[1].caption(f"of {human_bytes(load.ram_total_bytes)}")
-    cols[2].metric("free disk (output)", human_bytes(load.disk_free_bytes))
+    first = [Metric("CPU", f"{load.cpu_pct:.0f}%"),
+             Metric("RAM used", human_bytes(load.ram_used_bytes), f"of {human_bytes(load.ram_total_bytes)}"),
+             Metric("free disk (output)", human_bytes(load.disk_free_bytes))]
     if not load.gpus:
-        cols[3].metric("GPU", "no GPU")
-    for first in range(0, len(load.gpus), per_row):  # every GPU: a rank group may use all of them
-        for col, gpu in zip(st.columns(per_row), load.gpus[first:first + per_row]):
-            col.metric(f"GPU {gpu.index} ({gpu.name})",
-                       "-" if gpu.utilisation_pct is None else f"{gpu.utilisation_pct:.0f}%")
-            col.caption(f"memory {human_bytes(gpu.used_bytes)} / {human_bytes(gpu.total_bytes)}")
+        return [first + [Metric("GPU", "no GPU")]]
+    gpus = [Metric(f"GPU {gpu.index} ({gpu.name})", "-" if gpu.utilisation_pct is None else f"{gpu.utilisation_pct:.0f}%",
+                   f"memory {human_bytes(gpu.used_bytes)} / {human_bytes(gpu.total_bytes)}") for gpu in load.gpus]
+    return [first, *(gpus[i:i + 4] for i in range(0, len(gpus), 4))]
 
 
-def render_log(state: RunState) -> list:
+def render_numbers(state: RunState) -> None:
+    """The run's line, its progress and the run and system numbers, as one element (pages.status_html)."""
+    status = state.status
+    progress = None
+    if status.progress_fraction is not None:
+        progress = Progress(status.progress_fraction, f"step {status.step} / {status.total_steps} · "
+                                                      f"epoch {status.epoch} / {status.total_epochs}")
+    line = [(state.run_id, True), (f" — {state.phase.value}. {state.detail}", False)]
+    st.html(numbers_html(line, progress, [run_metrics(state), *system_metrics(state)]))
+
+
+def render_log_controls(state: RunState) -> tuple[int, LogFilter]:
+    """Which rank's log and which lines; the log download and TensorBoard, in one row."""
     world = state.record.world_size if state.record else 1
-    rank = st.selectbox("Rank", range(world), key="mon_rank", format_func=lambda r: f"rank {r}" + (
+    cols = st.columns([2, 3, 2, 2] if world > 1 else [3, 2, 2])
+    rank = cols[0].selectbox("Rank", range(world), key="mon_rank", format_func=lambda r: f"rank {r}" + (
         " (saves checkpoints, writes curves)" if r == 0 else "")) if world > 1 else 0
+    cols = cols[1:] if world > 1 else cols
+    which = cols[0].radio("Log filter", list(LOG_FILTERS), horizontal=True, key="mon_log_filter")
     path = log_path(ws, state.run_id, rank)
-    tail = log_tail(str(path))
-    tail.refresh()
-    which = st.radio("Log filter", list(LOG_FILTERS), horizontal=True, key="mon_log_filter")
-    lines = tail.lines(LOG_FILTERS[which])[-200:]
-    if tail.missing:
-        st.warning("The log file is gone (deleted or rotated away).")
-    st.caption("Newest line first.")
-    log_box(list(reversed(lines)), height=320)
     if path.is_file():
-        st.download_button("Download full log", data=lambda: path.read_bytes(), file_name=f"{state.run_id}.log",
-                           key=f"mon_download_{state.run_id}")
-    if rank:  # checkpoint events come from rank 0, whichever log is shown
-        tail = log_tail(str(log_path(ws, state.run_id)))
-        tail.refresh()
+        cols[1].download_button("Download full log", data=lambda: path.read_bytes(), file_name=f"{state.run_id}.log",
+                                key=f"mon_download_{state.run_id}")
+    with cols[2]:
+        render_tensorboard(state)
+    return rank, LOG_FILTERS[which]
+
+
+def log_column(state: RunState, rank: int, which: LogFilter) -> Column:
+    tail = log_tail(str(log_path(ws, state.run_id, rank)))
+    tail.refresh()
+    lines = tail.lines(which)[-200:]
+    notes = ("The log file is gone (deleted or rotated away).",) if tail.missing else ()
+    return Column("Log", (*notes, "Newest line first."), log_lines=tuple(reversed(lines)), empty="(no lines yet)")
+
+
+def checkpoint_events(state: RunState) -> list:
+    """Checkpoint and best-model events, from rank 0's log whichever log is shown."""
+    tail = log_tail(str(log_path(ws, state.run_id)))
+    tail.refresh()
     return tail.events()
 
 
-def render_events(state: RunState, events: list) -> None:
+def events_column(state: RunState, events: list) -> Column:
     if not events:
-        st.caption("No checkpoint or best-model events yet.")
-        return
+        return Column("Events", empty="No checkpoint or best-model events yet.")
     folder = run_folder(state)
     reader = event_reader(folder) if folder else None
     rows = []
@@ -103,7 +114,7 @@ def render_events(state: RunState, events: list) -> None:
         rows.append({"saved at": format_local_time(saved.time_s, seconds=True), "event": event.message
                      + (f" (loss: {event.loss:.4f})" if event.loss is not None and event.kind is EventKind.BEST_MODEL else ""),
                      "file": Path(event.path).name, "time from": saved.source})
-    st.markdown(markdown_table(rows))
+    return Column("Events", rows=tuple(rows))
 
 
 def render_curves(states: list[RunState], events: list) -> None:
@@ -237,18 +248,11 @@ def render_test_sentences(state: RunState) -> None:
 
 
 def render_live(state: RunState) -> None:
-    """What changes every step: the numbers, the log and its events."""
+    """What changes every step: the numbers, the log and its events (two elements: pages.status_html)."""
     render_overfit_warning(state)
-    render_progress(state)
-    render_system(state)
-    left, right = st.columns([3, 2])
-    with left:
-        st.subheader("Log")
-        events = render_log(state)
-    with right:
-        st.subheader("Events")
-        render_events(state, events)
-        render_tensorboard(state)
+    render_numbers(state)
+    rank, which = render_log_controls(state)
+    st.html(columns_html(log_column(state, rank, which), events_column(state, checkpoint_events(state))))
 
 
 def render_charts(state: RunState) -> None:

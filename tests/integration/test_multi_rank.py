@@ -21,6 +21,7 @@ from core.registry.state import RunPhase, read_run_state
 from core.trainer.demo import demo_config
 from core.base.workspace import Workspace
 from tests.conftest import DiskSampler, wait_for
+from tests.pages.monitor_view import event_rows, log_text
 
 PROJECT = Path(__file__).resolve().parents[2]
 
@@ -184,10 +185,8 @@ def test_monitor_shows_any_rank_log_with_rank_0_events(two_rank_run, page):
     at.run()
     assert not at.exception, at.exception
     at.selectbox(key="mon_rank").set_value(1).run()
-    (log,) = at.text
-    assert "weights fingerprint (rank 1)" in log.value
-    (events,) = [m.value for m in at.markdown if m.value.startswith("| saved at | event |")]
-    assert "| Checkpoint saved at step 100 |" in events
+    assert "weights fingerprint (rank 1)" in log_text(at)
+    assert "Checkpoint saved at step 100" in [row[1] for row in event_rows(at)]
 
 
 def test_torchrun_starts_a_prepared_run_and_rank_0_registers_it(tmp_path, demo_workspace):

@@ -1,24 +1,5 @@
 """The Monitor page on the finished shared demo run: curves from its event file and its events list."""
-import base64
-
-
-def svg_of(image_list) -> str:
-    """The SVG document of an st.image element (sent as a data URL)."""
-    url = image_list.proto.imgs[0].url
-    assert url.startswith("data:image/svg+xml;base64,"), url[:40]
-    return base64.b64decode(url.split(",", 1)[1]).decode()
-
-
-def log_text(at) -> str:
-    """The Monitor's log box (plain text)."""
-    (box,) = at.text
-    return box.value
-
-
-def event_rows(at) -> list[str]:
-    """The rows of the events table (markdown), from the "event" column on, without the leading time."""
-    (table,) = [m.value for m in at.markdown if m.value.startswith("| saved at | event |")]
-    return ["| " + row.split(" | ", 1)[1] for row in table.splitlines()[2:]]
+from tests.pages.monitor_view import event_rows, log_text, metrics, progress_text, svg_of
 
 
 def test_monitor_shows_curves_events_and_progress(demo_run, page):
@@ -32,12 +13,15 @@ def test_monitor_shows_curves_events_and_progress(demo_run, page):
     assert 'stroke="grey" stroke-dasharray' in charts[0]  # the checkpoint saved at step 100 and 200
     assert not at.get("plotly_chart")  # plotly's front end only when asked for
     assert not at.dataframe and not at.code  # their scripts are 1.7 and 1.6 MB for a new browser session
-    events = event_rows(at)
-    assert any(row.startswith("| Checkpoint saved at step 200 |") for row in events), events
-    assert any(row.startswith("| Best model updated at step 240 \\(loss: ") for row in events), events
-    assert "step 240 / 240" in at.get("progress")[0].proto.text
+    events = [row[1] for row in event_rows(at)]
+    assert "Checkpoint saved at step 200" in events, events
+    assert any(event.startswith("Best model updated at step 240 (loss: ") for event in events), events
+    assert progress_text(at).startswith("step 240 / 240 · epoch ")
+    shown = metrics(at)
+    assert shown["device"] == "CPU" and shown["ETA"] == "-" and shown["GPU"] == "no GPU", shown
+    assert float(shown["steps / s"]) > 0 and shown["CPU"].endswith("%")
     log = log_text(at)
-    assert "\\> CHECKPOINT" not in log and "> CHECKPOINT" in log and "\x1b[" not in log
+    assert "\\> CHECKPOINT" not in log and "> CHECKPOINT" in log and "\x1b[" not in log and "&gt;" not in log
 
 
 def test_interactive_charts_switch_to_plotly(demo_run, page):
