@@ -35,6 +35,7 @@ from dashboard_harness import (chromium, dashboard, delete_live_run, demo_worksp
 WARM_UP_STEPS = 500  # steps the live run makes before the first window
 WINDOW_EPOCHS = 2  # demo epochs per measured window (about 25 s here); `bench_live.py 1` for a quick look
 ROUNDS = 3  # rounds of windows: the speed ratio is their median
+SETTLE_S = 20  # after tabs were opened or closed: a page's first load (its scripts, its first runs) is not watching
 FIVE_TABS = ("Train", "Monitor", "Disk", "Checkpoints", "Dataset")
 URL_PATHS = {"Train": "", "Monitor": "monitor", "Disk": "disk", "Checkpoints": "checkpoints", "Dataset": "dataset",
              "Runs": "runs"}
@@ -239,14 +240,18 @@ def watched_rounds(browser, url: str, root: Path, server_pid: int, run_id: str) 
         emulate_tabs(context)
         monitor = open_tab(context, url, "Monitor", run_id)
         monitor.locator(CHART).first.wait_for(timeout=300_000)
-        watched = {"one Monitor tab": window("one Monitor tab", root, server_pid, run_id)}
         tabs = [open_tab(context, url, title, run_id) for title in FIVE_TABS if title != "Monitor"]
         show_only(monitor, [monitor, *tabs])
-        watched["five tabs, Monitor in front"] = window("five tabs, Monitor in front", root, server_pid, run_id)
+        time.sleep(SETTLE_S)
+        watched = {"five tabs, Monitor in front": window("five tabs, Monitor in front", root, server_pid, run_id)}
         if round_ == ROUNDS - 1:  # not a target: once
             for tab in tabs:
                 tab.evaluate("() => window.__setTabHidden(false)")
             watched["five tabs all visible"] = window("five tabs all visible", root, server_pid, run_id)
+        for tab in tabs:
+            tab.close()
+        time.sleep(SETTLE_S)
+        watched["one Monitor tab"] = window("one Monitor tab", root, server_pid, run_id)
         context.close()
         idle.append(window("no tab", root, server_pid, run_id))
         rounds.append(watched)

@@ -13,8 +13,8 @@ from core.base.text import format_clock
 from pages.common import live_run_panel, log_box, workspace
 
 
-# The Train page's summary; Monitor is where a run is watched closely (every 2 s). Each timed rerun
-# re-renders the whole page in the browser, and the Train page is the largest one.
+# The Train page's summary, as often as the Monitor's numbers. Each timed rerun re-renders its
+# elements in the browser (pages.status_html), and the Train page is the largest one.
 STATUS_REFRESH_S = 5.0
 
 

@@ -18,7 +18,7 @@ STYLE = """
 .live-panel .lp-progress { margin: 0 0 0.9rem 0; }
 .live-panel .lp-progress-text { font-size: 0.875rem; margin-bottom: 0.25rem; }
 .live-panel .lp-bar { height: 0.5rem; border-radius: 0.25rem; background: rgba(151, 166, 195, 0.25); overflow: hidden; }
-.live-panel .lp-bar > div { height: 100%; background: var(--st-primary-color, #ff4b4b); }
+.live-panel .lp-bar > div { height: 100%; background: #1c83e1; }
 .live-panel .lp-row { display: grid; grid-template-columns: repeat(4, minmax(0, 1fr)); gap: 1rem; margin-bottom: 0.9rem; }
 .live-panel .lp-label { font-size: 0.875rem; opacity: 0.75; }
 .live-panel .lp-value { font-size: 2.25rem; line-height: 1.3; white-space: nowrap; overflow: hidden;
@@ -26,7 +26,8 @@ STYLE = """
 .live-panel .lp-caption { font-size: 0.8rem; opacity: 0.6; }
 .live-panel .lp-columns { display: grid; grid-template-columns: minmax(0, 3fr) minmax(0, 2fr); gap: 1rem; }
 .live-panel h3 { font-size: 1.5rem; font-weight: 600; margin: 0.5rem 0 0.5rem 0; padding: 0; }
-.live-panel .lp-log { font-family: "Source Code Pro", monospace; font-size: 0.8rem; white-space: pre; overflow: auto;
+.live-panel .lp-log { font-family: "Source Code Pro", monospace; font-size: 0.8rem; white-space: pre-wrap;
+                      overflow-wrap: anywhere; overflow-y: auto;
                       border: 1px solid rgba(49, 51, 63, 0.2); border-radius: 0.5rem; padding: 0.5rem 0.75rem; }
 .live-panel table { border-collapse: collapse; font-size: 0.875rem; width: 100%; }
 .live-panel th, .live-panel td { border: 1px solid rgba(49, 51, 63, 0.15); padding: 0.25rem 0.5rem; text-align: left;
