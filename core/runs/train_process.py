@@ -32,6 +32,7 @@ from core.runs.status_reporter import StatusReporter, notify_run_end, write_outc
 from core.trainer.gpt_config import build_gpt_trainer_config
 from core.trainer.inference_compat import patch_gpt_inference_cache
 from core.trainer.intact_resume import use_only_intact_checkpoints
+from core.trainer.save_guard import defer_stops_during_saves
 from core.trainer.new_language import install_for_run, text_rules
 from core.trainer.preflight import preflight
 from core.trainer.ready_export import export_ready, final_export_source
@@ -103,6 +104,7 @@ def train(folder: Path, reporter_box: list, rank: RankEnv | None = None) -> int:
                        rank=rank.rank if rank else 0, use_ddp=rank is not None, group_id=f"group_{launch['run_id']}")
     if launch["mode"] == "continue":
         use_only_intact_checkpoints()
+    defer_stops_during_saves()  # a Stop pressed during a save waits for the save, then stops as usual
 
     def make_trainer():
         return Trainer(args, gpt_config, output_path=output_path, model=model,

@@ -14,6 +14,7 @@ from pages.common import human_bytes
 from tests.checkpoints.test_files import save_checkpoint
 from tests.overview.test_deletion import tree_bytes
 from tests.overview.fake_runs import three_runs, write_loss_events
+from tests.pages.monitor_view import html_bodies
 from tests.pages.test_labels import CONFIG_KEY, labelled_nodes
 
 
@@ -145,7 +146,7 @@ def test_open_in_monitor_and_open_its_checkpoints_through_the_router(page, runs)
     assert not at.exception, at.exception
     assert [t.value for t in at.title] == ["Monitor"]
     assert at.session_state["selected_run_id"] == at.session_state["run_picker"] == runs.failed.run_id
-    assert any(m.value.startswith(f"**{runs.failed.run_id}** — failed") for m in at.markdown)
+    assert any(f"<strong>{runs.failed.run_id}</strong> — failed" in body for body in html_bodies(at))
     at.switch_page("pages/runs.py").run()
     button(at, "Open its checkpoints").click().run()
     assert [t.value for t in at.title] == ["Checkpoints"] and at.session_state["gal_runs"] == [runs.failed.run_id]
