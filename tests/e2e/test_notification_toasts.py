@@ -24,6 +24,14 @@ from tests.e2e.conftest import serve, stop
 
 pytestmark = pytest.mark.e2e
 
+TOAST_RECORDER = """() => {
+  window.__toastsSeen = [];
+  const record = () => document.querySelectorAll("[data-testid='stToast']").forEach((toast) => {
+    if (!window.__toastsSeen.includes(toast.innerText)) window.__toastsSeen.push(toast.innerText);
+  });
+  new MutationObserver(record).observe(document.body, {childList: true, subtree: true, characterData: true});
+}"""
+
 
 @pytest.fixture
 def live_dashboard(tmp_path, demo_workspace):
@@ -54,11 +62,16 @@ def test_every_open_tab_toasts_a_new_event(browser, live_dashboard):
             tab.set_default_timeout(90_000)
             tab.goto(url + path)
             tab.get_by_role("heading", name=title, exact=True).first.wait_for()
+        # A short toast is gone after 4 s: each tab records what it showed, so neither is missed while the
+        # test waits for the other.
+        for tab in tabs:
+            tab.evaluate(TOAST_RECORDER)
         assert Notifier(notify_files(ws)).notify(run_finished(run_id, 0.4242, 60))
         for tab in tabs:
-            toast = tab.locator("[data-testid='stToast']").filter(has_text=f"Run {run_id} finished")
-            toast.wait_for(timeout=30_000)
-            assert "best loss 0.4242" in toast.inner_text()
+            tab.wait_for_function("(text) => window.__toastsSeen.some((t) => t.includes(text))",
+                                  arg=f"Run {run_id} finished", timeout=30_000)
+            seen = [t for t in tab.evaluate("() => window.__toastsSeen") if f"Run {run_id} finished" in t]
+            assert "best loss 0.4242" in seen[0], seen
     finally:
         for context in contexts:
             context.close()
