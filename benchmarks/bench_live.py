@@ -5,10 +5,10 @@
 A workspace with a finished demo run (made once under benchmarks/.cache/), the dashboard started as
 `make run` starts it, a live demo run started beside it, Debian's Chromium under Playwright:
 - windows of WINDOW_EPOCHS whole training epochs (each holds the same steps and evaluations; the run
-  saves no checkpoints, so each window holds the same work): no tab, then ROUNDS rounds of one Monitor
-  tab, the five pages as five tabs of one browser window (Monitor in front, the other four behind it)
-  and no tab again; in the last round also the five tabs all visible at once (five windows side by
-  side: reported, not a target). In each: the CPU seconds of the Streamlit process and its children
+  saves no checkpoints, so each window holds the same work): no tab, then ROUNDS rounds of the five
+  pages as five tabs of one browser window (Monitor in front, the other four behind it), in the last
+  round also the five tabs all visible at once (five windows side by side: reported, not a target),
+  then the four others closed (one Monitor tab), and no tab again; SETTLE_S after tabs open or close. In each: the CPU seconds of the Streamlit process and its children
   (the offload workers: the training run is not one of them), the browser's CPU, and the run's steps
   per second between two of its own status writes. A watched window's speed is taken against the
   no-tab windows on either side of its round (the machine's own speed drifts by several per cent over
@@ -228,9 +228,9 @@ def chart_refresh_ms(steps: int, tmp: Path) -> tuple[float, float, float]:
 
 
 def watched_rounds(browser, url: str, root: Path, server_pid: int, run_id: str) -> dict[str, tuple[float, float]]:
-    """A no-tab window, then ROUNDS rounds of: one Monitor tab, five tabs (Monitor in front), (in the last round
-    only) five tabs all visible, no tab. Each watched window's speed is taken against the mean of the no-tab windows before and
-    after its round, so a drift of the machine's speed over the minutes falls out; returns, per window
+    """A no-tab window, then ROUNDS rounds of: five tabs (Monitor in front), (in the last round only) five tabs
+    all visible, one Monitor tab, no tab. Each watched window's speed is taken against the mean of the no-tab
+    windows before and after its round, so a drift of the machine's speed over the minutes falls out; returns, per window
     label, the medians over the rounds of (dashboard CPU % of a core, speed ratio), (CPU %, 1.0) for no tab.
     """
     rounds = []
