@@ -143,10 +143,12 @@ def window(label: str, root: Path, server_pid: int, run_id: str) -> Window:
     """
     skip = training_pids(root, run_id)
     first = next_epoch_start(root, run_id)
-    cpu0, t0, browser0, wait0 = server_cpu_s(server_pid, skip), time.monotonic(), browser_cpu_s(), waited_for_core_s(skip)
+    cpu0, t0, browser0 = server_cpu_s(server_pid, skip), time.monotonic(), browser_cpu_s()
+    wait0 = waited_for_core_s(skip)
     while (last := status_now(root, run_id)).epoch < first.epoch + WINDOW_EPOCHS:
         time.sleep(0.1)
-    cpu1, t1, browser1, wait1 = server_cpu_s(server_pid, skip), time.monotonic(), browser_cpu_s(), waited_for_core_s(skip)
+    cpu1, t1, browser1 = server_cpu_s(server_pid, skip), time.monotonic(), browser_cpu_s()
+    wait1 = waited_for_core_s(skip)
     cpu_pct = 100 * (cpu1 - cpu0) / (t1 - t0)
     rate = (last.step - first.step) / (last.updated_at_s - first.updated_at_s)
     # Processes alive at both ends only: a closed tab's renderer takes its seconds with it.
@@ -260,8 +262,8 @@ def chart_refresh_ms(steps: int, tmp: Path) -> tuple[float, float, float]:
 
 def watched_rounds(browser, url: str, root: Path, server_pid: int, run_id: str) -> dict[str, tuple[float, float, float]]:
     """A no-tab window, then ROUNDS rounds of: five tabs (Monitor in front), (in the last round only) five tabs
-    all visible, one Monitor tab, no tab; every other round one Monitor tab first, then the five tabs. Each watched window's speed is taken against the mean of the no-tab
-    windows before and after its round, so a drift of the machine's speed over the minutes falls out; returns, per
+    all visible, one Monitor tab, no tab; every other round one Monitor tab first, then the five tabs. Each
+    watched window's speed is taken against the mean of the no-tab windows before and after its round, so a drift of the machine's speed over the minutes falls out; returns, per
     window label, the medians over the rounds of (dashboard CPU % of a core, speed ratio, % of the time the training
     waited for a core), (CPU %, 1.0, waited %) for no tab.
     """
