@@ -260,11 +260,12 @@ def chart_refresh_ms(steps: int, tmp: Path) -> tuple[float, float, float]:
     return 1000 * min(fresh), 1000 * min(unchanged), 1000 * min(rebuilt)
 
 
-def watched_rounds(browser, url: str, root: Path, server_pid: int, run_id: str) -> dict[str, tuple[float, float, float]]:
+def watched_rounds(browser, url: str, root: Path, server_pid: int,
+                   run_id: str) -> dict[str, tuple[float, float, float]]:
     """A no-tab window, then ROUNDS rounds of: five tabs (Monitor in front), (in the last round only) five tabs
     all visible, one Monitor tab, no tab; every other round one Monitor tab first, then the five tabs. Each
-    watched window's speed is taken against the mean of the no-tab windows before and after its round, so a drift of the machine's speed over the minutes falls out; returns, per
-    window label, the medians over the rounds of (dashboard CPU % of a core, speed ratio, % of the time the training
+    watched window's speed is taken against the mean of the no-tab windows before and after its round, so a
+    drift of the machine's speed over the minutes falls out; returns, per window label, the medians over the rounds of (dashboard CPU % of a core, speed ratio, % of the time the training
     waited for a core), (CPU %, 1.0, waited %) for no tab.
     """
     rounds = []
