@@ -265,8 +265,9 @@ def watched_rounds(browser, url: str, root: Path, server_pid: int,
     """A no-tab window, then ROUNDS rounds of: five tabs (Monitor in front), (in the last round only) five tabs
     all visible, one Monitor tab, no tab; every other round one Monitor tab first, then the five tabs. Each
     watched window's speed is taken against the mean of the no-tab windows before and after its round, so a
-    drift of the machine's speed over the minutes falls out; returns, per window label, the medians over the rounds of (dashboard CPU % of a core, speed ratio, % of the time the training
-    waited for a core), (CPU %, 1.0, waited %) for no tab.
+    drift of the machine's speed over the minutes falls out; returns, per window label, the medians over the
+    rounds of (dashboard CPU % of a core, speed ratio, % of the time the training waited for a core),
+    (CPU %, 1.0, waited %) for no tab.
     """
     rounds = []
     idle = [window("no tab", root, server_pid, run_id)]
